@@ -1,0 +1,69 @@
+// ProcConnector owns a NETLINK_CONNECTOR socket subscribed to the kernel's
+// process events (CONFIG_PROC_EVENTS, <linux/cn_proc.h>): every fork, exec
+// and exit on the host, threads included, the moment it happens. An event
+// loop polls fd() for readability and calls Drain().
+//
+// Subscribing needs CAP_NET_ADMIN in the initial user namespace. Outside it
+// the kernel ignores the subscription silently, so no event ever arrives;
+// the caller must say at startup that fork-following is unavailable there.
+// Every process on the host wakes the listener, not only watched ones.
+#ifndef VIGIL_SUPERVISOR_MAZE_PROC_CONNECTOR_H_
+#define VIGIL_SUPERVISOR_MAZE_PROC_CONNECTOR_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace vigil::maze {
+
+struct ProcEvent {
+  enum class Kind {
+    kFork,
+    kExec,
+    kExit,
+    // The socket buffer overflowed and events were dropped: whatever the
+    // caller derives from events must be rebuilt from /proc.
+    kLost,
+  };
+  Kind kind = Kind::kLost;
+  // kFork: the new task; kExec, kExit: the task concerned. pid != tgid for
+  // a thread.
+  pid_t pid = 0;
+  pid_t tgid = 0;
+  // kFork: the task that forked; kExit: the parent of the exiting task.
+  pid_t parent_pid = 0;
+  pid_t parent_tgid = 0;
+  uint32_t exit_code = 0;  // kExit: a wait(2) status
+
+  bool IsNewProcess() const { return kind == Kind::kFork && pid == tgid; }
+};
+
+class ProcConnector {
+ public:
+  // PermissionDenied naming CAP_NET_ADMIN when the host refuses.
+  static absl::StatusOr<ProcConnector> Subscribe();
+
+  ProcConnector(ProcConnector&& other) noexcept;
+  ProcConnector& operator=(ProcConnector&& other) noexcept;
+  ProcConnector(const ProcConnector&) = delete;
+  ProcConnector& operator=(const ProcConnector&) = delete;
+  ~ProcConnector();  // unsubscribes, then closes
+
+  int fd() const { return fd_; }
+
+  // Every fork, exec and exit event queued, without blocking, in order.
+  absl::StatusOr<std::vector<ProcEvent>> Drain();
+
+ private:
+  explicit ProcConnector(int fd) : fd_(fd) {}
+  void Close();
+
+  int fd_ = -1;
+};
+
+}  // namespace vigil::maze
+
+#endif  // VIGIL_SUPERVISOR_MAZE_PROC_CONNECTOR_H_

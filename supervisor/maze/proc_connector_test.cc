@@ -1,0 +1,133 @@
+#include "supervisor/maze/proc_connector.h"
+
+#include <poll.h>
+#include <pthread.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "supervisor/maze/test_processes.h"
+
+namespace vigil::maze {
+namespace {
+
+using testing::Child;
+
+// Collects events until `done` holds or 5 s pass.
+template <typename Predicate>
+std::vector<ProcEvent> CollectUntil(ProcConnector& connector, Predicate done) {
+  std::vector<ProcEvent> events;
+  absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (!done(events) && absl::Now() < deadline) {
+    pollfd pfd{connector.fd(), POLLIN, 0};
+    if (poll(&pfd, 1, 100) <= 0) continue;
+    absl::StatusOr<std::vector<ProcEvent>> drained = connector.Drain();
+    EXPECT_TRUE(drained.ok()) << drained.status();
+    if (!drained.ok()) break;
+    events.insert(events.end(), drained->begin(), drained->end());
+  }
+  return events;
+}
+
+bool Has(const std::vector<ProcEvent>& events, ProcEvent::Kind kind, pid_t pid,
+         pid_t tgid) {
+  return std::any_of(events.begin(), events.end(), [&](const ProcEvent& e) {
+    return e.kind == kind && e.pid == pid && e.tgid == tgid;
+  });
+}
+
+
+TEST(ProcConnectorTest, SeesAForkedGrandchildAndBothExits) {
+  absl::StatusOr<ProcConnector> connector = ProcConnector::Subscribe();
+  if (absl::IsPermissionDenied(connector.status())) {
+    GTEST_SKIP() << "needs CAP_NET_ADMIN: " << connector.status();
+  }
+  ASSERT_TRUE(connector.ok()) << connector.status();
+  int pipe_fds[2];
+  ASSERT_EQ(pipe(pipe_fds), 0);
+  Child parent([&] {
+    pid_t grandchild = fork();
+    if (grandchild == 0) _exit(7);
+    write(pipe_fds[1], &grandchild, sizeof(grandchild));
+    waitpid(grandchild, nullptr, 0);
+  });
+  pid_t grandchild = 0;
+  ASSERT_EQ(read(pipe_fds[0], &grandchild, sizeof(grandchild)),
+            static_cast<ssize_t>(sizeof(grandchild)));
+  close(pipe_fds[0]);
+  close(pipe_fds[1]);
+  const pid_t parent_pid = parent.pid();
+  parent.Wait();
+
+  std::vector<ProcEvent> events =
+      CollectUntil(*connector, [&](const std::vector<ProcEvent>& seen) {
+        return Has(seen, ProcEvent::Kind::kExit, parent_pid, parent_pid);
+      });
+  auto fork = std::find_if(events.begin(), events.end(), [&](const ProcEvent& e) {
+    return e.kind == ProcEvent::Kind::kFork && e.pid == grandchild;
+  });
+  ASSERT_NE(fork, events.end());
+  EXPECT_TRUE(fork->IsNewProcess());
+  EXPECT_EQ(fork->tgid, grandchild);
+  EXPECT_EQ(fork->parent_tgid, parent_pid);
+  EXPECT_EQ(fork->parent_pid, parent_pid);
+  auto exit = std::find_if(events.begin(), events.end(), [&](const ProcEvent& e) {
+    return e.kind == ProcEvent::Kind::kExit && e.pid == grandchild;
+  });
+  ASSERT_NE(exit, events.end());
+  EXPECT_EQ(exit->parent_tgid, parent_pid);
+  EXPECT_TRUE(WIFEXITED(exit->exit_code));
+  EXPECT_EQ(WEXITSTATUS(exit->exit_code), 7);
+  // The order is the kernel's: fork before exit.
+  EXPECT_LT(fork, exit);
+  // The test process forked `parent` too.
+  EXPECT_TRUE(Has(events, ProcEvent::Kind::kFork, parent_pid, parent_pid));
+}
+
+TEST(ProcConnectorTest, SeesExecAndThreadCreation) {
+  absl::StatusOr<ProcConnector> connector = ProcConnector::Subscribe();
+  if (absl::IsPermissionDenied(connector.status())) {
+    GTEST_SKIP() << "needs CAP_NET_ADMIN: " << connector.status();
+  }
+  ASSERT_TRUE(connector.ok()) << connector.status();
+  Child exec_child([] {
+    pthread_t thread;
+    pthread_create(
+        &thread, nullptr, [](void*) -> void* { return nullptr; }, nullptr);
+    pthread_join(thread, nullptr);
+    execl("/bin/true", "true", static_cast<char*>(nullptr));
+  });
+  const pid_t pid = exec_child.pid();
+  exec_child.Wait();
+  std::vector<ProcEvent> events =
+      CollectUntil(*connector, [&](const std::vector<ProcEvent>& seen) {
+        return Has(seen, ProcEvent::Kind::kExit, pid, pid);
+      });
+  EXPECT_TRUE(Has(events, ProcEvent::Kind::kExec, pid, pid));
+  auto thread = std::find_if(events.begin(), events.end(), [&](const ProcEvent& e) {
+    return e.kind == ProcEvent::Kind::kFork && e.tgid == pid && e.pid != pid;
+  });
+  ASSERT_NE(thread, events.end());
+  EXPECT_FALSE(thread->IsNewProcess());
+  EXPECT_TRUE(Has(events, ProcEvent::Kind::kExit, thread->pid, pid));
+}
+
+TEST(ProcConnectorTest, NothingQueuedMeansAnEmptyDrain) {
+  absl::StatusOr<ProcConnector> connector = ProcConnector::Subscribe();
+  if (absl::IsPermissionDenied(connector.status())) {
+    GTEST_SKIP() << "needs CAP_NET_ADMIN: " << connector.status();
+  }
+  ASSERT_TRUE(connector.ok()) << connector.status();
+  ProcConnector moved = std::move(*connector);
+  absl::StatusOr<std::vector<ProcEvent>> drained = moved.Drain();
+  ASSERT_TRUE(drained.ok()) << drained.status();
+  EXPECT_GE(moved.fd(), 0);
+}
+
+}  // namespace
+}  // namespace vigil::maze
