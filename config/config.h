@@ -51,11 +51,135 @@ struct AttachSpec {
   bool operator==(const AttachSpec&) const = default;
 };
 
-// A watch on one resource. The loader validates the shape of every watch;
-// the watch issues give each one meaning. Kept as the raw validated text so
-// later issues can add keys without changing this struct's users.
+// ---- watch: what vigild does when a resource crosses a line ----
+
+enum class ActionKind { kSignal, kRestart, kStop, kFreeze, kExec, kLog };
+
+// kMain: the unit's main process. kCgroup: every process in the unit's cgroup.
+enum class SignalTarget { kMain, kCgroup };
+
+// One thing to do when a watch fires. Every event is published on the event
+// stream whatever its actions are; `log` also writes it to vigild's log.
+struct Action {
+  ActionKind kind = ActionKind::kLog;
+  int signal = 0;                             // kSignal
+  SignalTarget target = SignalTarget::kMain;  // kSignal
+  std::vector<std::string> argv;  // kExec; the event is in its environment
+  // At most one run per period; events in between still publish, not act.
+  std::optional<Duration> rate_limit;
+  bool operator==(const Action&) const = default;
+};
+using Actions = std::vector<Action>;
+
+// A notify-only threshold. It fires once when usage rises to `at` and once
+// when usage falls below `at - hysteresis` (the watch's hysteresis).
+struct Level {
+  uint64_t at = 0;  // bytes for memory, a count for tasks and fds
+  // When set, replaces the watch's on.up / on.down for this level.
+  std::optional<Actions> up;
+  std::optional<Actions> down;
+  bool operator==(const Level&) const = default;
+};
+
+struct MemoryWatch {
+  std::optional<uint64_t> high;  // bytes, written to memory.high
+  std::optional<uint64_t> max;   // bytes, written to memory.max
+  std::vector<Level> levels;     // on memory.current; ascending, distinct
+  uint64_t hysteresis = 0;       // bytes
+  struct On {
+    Actions high;      // memory.events high incremented (throttling began)
+    Actions max;       // memory.events max incremented
+    Actions oom;       // memory.events oom
+    Actions oom_kill;  // memory.events oom_kill
+    Actions up;        // any level crossed upward
+    Actions down;      // any level crossed downward
+    bool operator==(const On&) const = default;
+  } on;
+  bool operator==(const MemoryWatch&) const = default;
+};
+
+struct TasksWatch {
+  std::optional<uint64_t> max;  // written to pids.max
+  std::vector<Level> levels;    // on pids.current; ascending, distinct
+  uint64_t hysteresis = 0;
+  struct On {
+    Actions max;  // pids.events max: a fork was refused
+    Actions up;
+    Actions down;
+    bool operator==(const On&) const = default;
+  } on;
+  bool operator==(const TasksWatch&) const = default;
+};
+
+struct FdsWatch {
+  std::vector<Level> levels;  // open fds of the main process
+  uint64_t hysteresis = 0;
+  struct On {
+    Actions up;
+    Actions down;
+    bool operator==(const On&) const = default;
+  } on;
+  bool operator==(const FdsWatch&) const = default;
+};
+
+enum class PressureKind { kSome, kFull };
+
+// A PSI trigger: fires when tasks stalled for `stall` within any `window`.
+struct PressureTrigger {
+  PressureKind kind = PressureKind::kSome;
+  Duration stall{0};
+  Duration window{0};
+  struct On {
+    Actions stall;
+    bool operator==(const On&) const = default;
+  } on;
+  bool operator==(const PressureTrigger&) const = default;
+};
+
+struct PressureWatch {
+  std::optional<PressureTrigger> cpu;
+  std::optional<PressureTrigger> memory;
+  std::optional<PressureTrigger> io;
+  bool operator==(const PressureWatch&) const = default;
+};
+
+// A total CPU-time budget for the unit, like RLIMIT_CPU.
+struct CpuTimeWatch {
+  Duration limit{0};
+  struct On {
+    Actions exceeded;
+    bool operator==(const On&) const = default;
+  } on;
+  bool operator==(const CpuTimeWatch&) const = default;
+};
+
+// MAZE: a task on the CPU for `soft` without blocking gets soft_signal once,
+// for `hard` gets hard_signal once; both reset when it blocks.
+struct RunawayWatch {
+  Duration soft{0};
+  std::optional<Duration> hard;
+  int soft_signal = 24;  // SIGXCPU
+  int hard_signal = 9;   // SIGKILL
+  struct On {
+    Actions soft;
+    Actions hard;
+    Actions reset;
+    bool operator==(const On&) const = default;
+  } on;
+  bool operator==(const RunawayWatch&) const = default;
+};
+
+// A unit's `watch:` section; an absent watch is nullopt.
 struct WatchSpec {
-  std::map<std::string, std::string> fields;  // flattened key path -> scalar
+  std::optional<MemoryWatch> memory;
+  std::optional<TasksWatch> tasks;
+  std::optional<FdsWatch> fds;
+  std::optional<PressureWatch> pressure;
+  std::optional<CpuTimeWatch> cpu_time;
+  std::optional<RunawayWatch> runaway;
+  bool empty() const {
+    return !memory && !tasks && !fds && !pressure && !cpu_time && !runaway;
+  }
   bool operator==(const WatchSpec&) const = default;
 };
 
@@ -91,11 +215,13 @@ struct MainConfig {
   std::string cgroup_root = "auto";
   LogLevel log_level = LogLevel::kInfo;
   std::string units_dir = "/etc/vigil/units";
+  bool operator==(const MainConfig&) const = default;
 };
 
 struct Config {
   MainConfig main;
   std::vector<UnitConfig> units;  // sorted by name
+  bool operator==(const Config&) const = default;
 };
 
 }  // namespace vigil::config

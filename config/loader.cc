@@ -1,0 +1,518 @@
+#include "config/loader.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <memory>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/algorithm/container.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
+#include "absl/strings/string_view.h"
+#include "config/duration.h"
+#include "config/watch_reader.h"
+#include "config/yaml_fields.h"
+
+namespace vigil::config {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+
+template <typename T>
+void Assign(std::optional<T> value, T& out) {
+  if (value) out = *std::move(value);
+}
+
+// The one document of a YAML file, or nullopt after recording why not.
+std::optional<YAML::Node> ParseFile(const std::string& file,
+                                    ErrorList& errors) {
+  std::ifstream in(file);
+  if (!in) {
+    errors.AddFileError(file, absl::StrCat("cannot read: ", strerror(errno)));
+    return std::nullopt;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  std::vector<YAML::Node> documents;
+  try {
+    documents = YAML::LoadAll(text.str());
+  } catch (const YAML::Exception& e) {
+    errors.Add(file, e.mark, "", absl::StrCat("invalid YAML: ", e.msg));
+    return std::nullopt;
+  }
+  if (documents.size() > 1) {
+    errors.Add(file, documents[1].Mark(), "",
+               "expected one YAML document per file, got a second one");
+    return std::nullopt;
+  }
+  if (documents.empty() || documents[0].IsNull()) return YAML::Node();
+  return documents[0];
+}
+
+// The document as a field whose errors blame `file`; an empty file reads as
+// nothing and fails the caller's map expectation with "got an empty file".
+Field RootField(const YAML::Node& root, std::string file, ErrorList& errors) {
+  return Field(root, root.Mark(), "",
+               std::make_shared<const Source>(Source{std::move(file), &errors}));
+}
+
+void ExpectMapRoot(const Field& root, absl::string_view expectation) {
+  if (root.node().IsNull()) {
+    root.Fail(absl::StrCat("expected ", expectation, ", got an empty file"));
+  }
+}
+
+bool IsUnitName(absl::string_view name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+           return absl::ascii_isalnum(c) || c == '_' || c == '.' || c == '@' ||
+                  c == '-';
+         });
+}
+
+constexpr absl::string_view kUnitNameExpectation =
+    "a unit name of letters, digits and _ . @ -";
+
+bool IsEnvName(absl::string_view name) {
+  return !name.empty() && !absl::ascii_isdigit(name[0]) &&
+         std::all_of(name.begin(), name.end(), [](char c) {
+           return absl::ascii_isalnum(c) || c == '_';
+         });
+}
+
+// ---- unit files ----
+
+// A unit as read, with what the cross-unit checks need to blame.
+struct UnitRead {
+  UnitConfig unit;
+  std::vector<Field> after;  // one per unit.after entry
+};
+
+void ReadExec(const MapFields& map, UnitConfig& unit) {
+  std::optional<Field> exec = map.Get("exec");
+  std::optional<Field> shell = map.Get("shell");
+  if (shell) Assign(shell->Bool(), unit.shell);
+  if (!exec) {
+    if (unit.shell) {
+      shell->Fail("expected shell: true only with exec, got no exec");
+    }
+    return;
+  }
+  if (!unit.shell) {
+    if (exec->node().IsScalar()) {
+      exec->Expected(
+          "a list of strings (exec runs no shell; add shell: true to run a "
+          "command line)");
+      return;
+    }
+    Assign(exec->Argv(), unit.exec);
+    return;
+  }
+  // With a shell, exec is one command line: a string, or a list of one.
+  const YAML::Node& node = exec->node();
+  if (node.IsSequence() && node.size() != 1) {
+    exec->Expected("one command line (shell: true runs it with /bin/sh -c)");
+  } else if (node.IsSequence()) {
+    Assign(exec->Argv(), unit.exec);
+  } else if (std::optional<std::string> line = exec->String()) {
+    unit.exec = {*line};
+  }
+}
+
+void ReadEnv(const Field& field, UnitConfig& unit) {
+  if (!field.node().IsMap()) {
+    field.Expected("a map of variable: value");
+    return;
+  }
+  for (auto it = field.node().begin(); it != field.node().end(); ++it) {
+    const YAML::Node& key = it->first;
+    Field value = field.Child(it->second, key.Mark(),
+                              key.IsScalar() ? key.Scalar() : "");
+    if (!key.IsScalar() || !IsEnvName(key.Scalar())) {
+      value.Fail(absl::StrCat(
+          "expected a variable name of letters, digits and _, got ",
+          DescribeNode(key)));
+      continue;
+    }
+    std::optional<std::string> text = value.Text();
+    if (!text) continue;
+    if (!unit.env.emplace(key.Scalar(), *text).second) {
+      value.Fail(absl::StrCat("expected each variable once, got ",
+                              QuoteForMessage(key.Scalar()), " again"));
+    }
+  }
+}
+
+std::optional<milliseconds> PositiveDuration(const Field& field) {
+  std::optional<milliseconds> duration = field.Duration();
+  if (duration && duration->count() == 0) {
+    field.Expected("a duration above 0");
+    return std::nullopt;
+  }
+  return duration;
+}
+
+void ReadBackoff(const Field& field, Backoff& backoff) {
+  MapFields map(field, "a map of initial, max and factor",
+                {"initial", "max", "factor"});
+  if (auto f = map.Get("initial")) Assign(PositiveDuration(*f), backoff.initial);
+  if (auto f = map.Get("factor")) {
+    Assign(f->Number(1.0, std::numeric_limits<double>::infinity()),
+           backoff.factor);
+  }
+  std::optional<Field> max = map.Get("max");
+  if (!max) return;
+  std::optional<milliseconds> duration = max->Duration();
+  if (duration && *duration < backoff.initial) {
+    max->Fail(absl::StrCat("expected at least initial (",
+                           FormatDuration(backoff.initial), "), got ",
+                           DescribeNode(max->node())));
+    return;
+  }
+  Assign(duration, backoff.max);
+}
+
+void ReadStartLimit(const Field& field, StartLimit& limit) {
+  MapFields map(field, "a map of burst and interval", {"burst", "interval"});
+  if (auto f = map.Get("burst")) {
+    std::optional<int64_t> burst = f->Integer(1, 1000000);
+    if (burst) limit.burst = static_cast<int>(*burst);
+  }
+  if (auto f = map.Get("interval")) Assign(PositiveDuration(*f), limit.interval);
+}
+
+void ReadStop(const Field& field, StopSpec& stop) {
+  MapFields map(field, "a map of signal and timeout", {"signal", "timeout"});
+  if (auto f = map.Get("signal")) Assign(f->Signal(), stop.signal);
+  if (auto f = map.Get("timeout")) Assign(f->Duration(), stop.timeout);
+}
+
+// Linux's largest pid (PID_MAX_LIMIT on 64-bit).
+constexpr int64_t kMaxPid = 4194304;
+
+std::optional<AttachSpec> ReadAttach(const Field& field) {
+  MapFields map(field, "a map with pid or pidfile", {"pid", "pidfile", "start"});
+  if (!map.ok()) return std::nullopt;
+  AttachSpec attach;
+  std::optional<Field> pid = map.Get("pid");
+  std::optional<Field> pidfile = map.Get("pidfile");
+  if (pid.has_value() == pidfile.has_value()) {
+    field.Fail(absl::StrCat("expected pid or pidfile, got ",
+                            pid ? "both" : "neither"));
+  }
+  if (pid) {
+    std::optional<int64_t> number = pid->Integer(1, kMaxPid);
+    if (number) attach.pid = static_cast<int>(*number);
+  }
+  if (pidfile) attach.pidfile = pidfile->AbsolutePath();
+  if (auto f = map.Get("start")) Assign(f->Argv(), attach.start);
+  return attach;
+}
+
+void ReadAfter(const Field& field, UnitRead& read) {
+  std::optional<std::vector<Field>> items = field.Items("a list of unit names");
+  if (!items) return;
+  for (const Field& item : *items) {
+    std::optional<std::string> name = item.String();
+    if (!name) continue;
+    if (!IsUnitName(*name)) {
+      item.Expected(kUnitNameExpectation);
+    } else if (absl::c_linear_search(read.unit.after, *name)) {
+      item.Fail(absl::StrCat("expected each unit once, got ",
+                             QuoteForMessage(*name), " again"));
+    } else {
+      read.unit.after.push_back(*name);
+      read.after.push_back(item);
+    }
+  }
+}
+
+void ReadUnitBody(const MapFields& map, const LoadOptions& options,
+                  UnitRead& read) {
+  UnitConfig& unit = read.unit;
+  std::optional<Field> exec = map.Get("exec");
+  std::optional<Field> attach = map.Get("attach");
+  if (exec && attach) {
+    attach->Fail("expected exec or attach, got both");
+  } else if (!exec && !attach) {
+    map.self().Fail("expected exec or attach, got neither");
+  }
+  ReadExec(map, unit);
+  if (attach) unit.attach = ReadAttach(*attach);
+  if (auto f = map.Get("env")) ReadEnv(*f, unit);
+  if (auto f = map.Get("cwd")) Assign(f->AbsolutePath(), unit.cwd);
+  if (auto f = map.Get("user")) Assign(f->String(), unit.user);
+  if (auto f = map.Get("group")) Assign(f->String(), unit.group);
+  if (auto f = map.Get("type")) {
+    if (std::optional<size_t> type = f->OneOf({"simple", "forking"})) {
+      unit.type = *type == 0 ? ServiceType::kSimple : ServiceType::kForking;
+    }
+  }
+  if (auto f = map.Get("pidfile")) {
+    if (unit.type != ServiceType::kForking) {
+      f->Fail(absl::StrCat("expected pidfile only with type: forking, got ",
+                           DescribeNode(f->node())));
+    } else {
+      Assign(f->AbsolutePath(), unit.pidfile);
+    }
+  }
+  if (auto f = map.Get("restart")) {
+    if (std::optional<size_t> policy = f->OneOf({"always", "on-failure", "never"})) {
+      unit.restart = static_cast<RestartPolicy>(*policy);
+    }
+  }
+  if (auto f = map.Get("backoff")) ReadBackoff(*f, unit.backoff);
+  if (auto f = map.Get("start_limit")) ReadStartLimit(*f, unit.start_limit);
+  if (auto f = map.Get("stop")) ReadStop(*f, unit.stop);
+  if (auto f = map.Get("after")) ReadAfter(*f, read);
+  if (auto f = map.Get("watch")) unit.watch = ReadWatch(*f, options);
+}
+
+// Reads one unit file; nullopt if it had any error (all of them recorded).
+std::optional<UnitRead> ReadUnit(const std::string& file, std::string name,
+                                 const LoadOptions& options, ErrorList& errors) {
+  errors.NoteFile(file);
+  size_t errors_before = errors.size();
+  if (!IsUnitName(name)) {
+    errors.Add(file, YAML::Mark::null_mark(), "",
+               absl::StrCat("expected a file name that is ", kUnitNameExpectation,
+                            ", got ", QuoteForMessage(name)));
+  }
+  std::optional<YAML::Node> root = ParseFile(file, errors);
+  if (!root) return std::nullopt;
+  Field root_field = RootField(*root, file, errors);
+  ExpectMapRoot(root_field, "a map of unit settings");
+  UnitRead read;
+  read.unit.name = std::move(name);
+  read.unit.source_path = file;
+  if (root->IsMap()) {
+    MapFields map(root_field, "a map of unit settings",
+                  {"exec", "shell", "env", "cwd", "user", "group", "type",
+                   "pidfile", "restart", "backoff", "start_limit", "stop",
+                   "after", "attach", "watch"});
+    ReadUnitBody(map, options, read);
+  } else if (!root->IsNull()) {
+    root_field.Expected("a map of unit settings");
+  }
+  if (errors.size() != errors_before) return std::nullopt;
+  return read;
+}
+
+// ---- the main file ----
+
+std::optional<int> ReadMode(const Field& field) {
+  constexpr absl::string_view kExpectation = "a file mode like 0600";
+  if (!field.node().IsScalar()) {
+    field.Expected(kExpectation);
+    return std::nullopt;
+  }
+  absl::string_view text = field.node().Scalar();
+  int base = 10;
+  if (absl::ConsumePrefix(&text, "0o") || absl::StartsWith(text, "0")) base = 8;
+  int mode = 0;
+  auto [end, error] =
+      std::from_chars(text.data(), text.data() + text.size(), mode, base);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size() ||
+      mode > 0777) {
+    field.Expected(kExpectation);
+    return std::nullopt;
+  }
+  return mode;
+}
+
+std::optional<LogLevel> ReadLogLevel(const Field& field) {
+  std::optional<size_t> level = field.OneOf({"debug", "info", "warning", "error"});
+  if (!level) return std::nullopt;
+  return static_cast<LogLevel>(*level);
+}
+
+// The units directory as the user should see it in messages: relative to
+// where the main file was named from.
+std::string ResolveUnitsDir(const std::string& main_path,
+                            const std::string& units_dir) {
+  fs::path dir(units_dir);
+  if (dir.is_absolute()) return dir.lexically_normal().string();
+  fs::path resolved = (fs::path(main_path).parent_path() / dir).lexically_normal();
+  std::string text = resolved.string();
+  if (text.size() > 1 && text.back() == '/') text.pop_back();
+  return text.empty() ? "." : text;
+}
+
+// Also returns the units_dir field, to blame for an unreadable directory.
+std::optional<MainConfig> ReadMain(const std::string& file, ErrorList& errors,
+                                   std::optional<Field>& units_dir_field) {
+  errors.NoteFile(file);
+  size_t errors_before = errors.size();
+  std::optional<YAML::Node> root = ParseFile(file, errors);
+  if (!root) return std::nullopt;
+  Field root_field = RootField(*root, file, errors);
+  ExpectMapRoot(root_field, "a map of vigild settings");
+  MainConfig config;
+  config.source_path = file;
+  if (!root->IsNull()) {
+    MapFields map(root_field, "a map of vigild settings",
+                  {"control_socket", "control_socket_mode", "cgroup_root",
+                   "log_level", "units_dir"});
+    if (auto f = map.Get("control_socket")) {
+      Assign(f->AbsolutePath(), config.control_socket);
+    }
+    if (auto f = map.Get("control_socket_mode")) {
+      Assign(ReadMode(*f), config.control_socket_mode);
+    }
+    if (auto f = map.Get("cgroup_root")) {
+      if (f->node().IsScalar() && f->node().Scalar() == "auto") {
+        config.cgroup_root = "auto";
+      } else if (f->node().IsScalar() && absl::StartsWith(f->node().Scalar(), "/")) {
+        config.cgroup_root = f->node().Scalar();
+      } else {
+        f->Expected("auto or an absolute path");
+      }
+    }
+    if (auto f = map.Get("log_level")) Assign(ReadLogLevel(*f), config.log_level);
+    units_dir_field = map.Get("units_dir");
+    if (units_dir_field) {
+      if (std::optional<std::string> dir = units_dir_field->String()) {
+        config.units_dir = ResolveUnitsDir(file, *dir);
+      }
+    }
+  }
+  if (errors.size() != errors_before) return std::nullopt;
+  return config;
+}
+
+// Unit files in `dir` by unit name, or nullopt after recording why not.
+std::optional<std::map<std::string, std::string>> ListUnitFiles(
+    const std::string& dir, const Field& blame, ErrorList& errors) {
+  std::error_code error;
+  fs::directory_iterator it(dir, error);
+  if (error) {
+    blame.Fail(absl::StrCat("expected a readable directory, got ",
+                            QuoteForMessage(dir), " (", error.message(), ")"));
+    return std::nullopt;
+  }
+  std::map<std::string, std::string> files;
+  for (; it != fs::directory_iterator(); it.increment(error)) {
+    const fs::path& path = it->path();
+    std::string extension = path.extension().string();
+    // Dotfiles are editors' scratch copies, not units.
+    if ((extension != ".yaml" && extension != ".yml") ||
+        absl::StartsWith(path.filename().string(), ".") ||
+        !it->is_regular_file(error)) {
+      continue;
+    }
+    std::string file = (fs::path(dir) / path.filename()).string();
+    auto [existing, inserted] = files.emplace(path.stem().string(), file);
+    if (!inserted) {
+      // Report on whichever sorts last, so the message names both.
+      auto [first, second] = std::minmax(existing->second, file);
+      errors.Add(second, YAML::Mark::null_mark(), "",
+                 absl::StrCat("expected one file per unit, got this and ",
+                              first, " for unit ",
+                              QuoteForMessage(path.stem().string())));
+    }
+  }
+  if (error) {
+    blame.Fail(absl::StrCat("expected a readable directory, got ",
+                            QuoteForMessage(dir), " (", error.message(), ")"));
+    return std::nullopt;
+  }
+  return files;
+}
+
+// ---- across units ----
+
+// Every `after:` names an existing unit, and the order has no cycle.
+void CheckOrdering(const std::vector<UnitRead>& units,
+                   const std::map<std::string, std::string>& unit_files) {
+  std::map<absl::string_view, const UnitRead*> by_name;
+  for (const UnitRead& read : units) by_name[read.unit.name] = &read;
+  for (const UnitRead& read : units) {
+    for (size_t i = 0; i < read.unit.after.size(); ++i) {
+      if (!unit_files.contains(read.unit.after[i])) {
+        read.after[i].Fail(absl::StrCat("expected the name of a unit, got ",
+                                        QuoteForMessage(read.unit.after[i]),
+                                        ", which has no unit file"));
+      }
+    }
+  }
+  // Depth-first search; a back edge closes a cycle, reported where it closes.
+  enum class Mark { kUnvisited, kOnPath, kDone };
+  std::map<absl::string_view, Mark> marks;
+  std::vector<absl::string_view> path;
+  auto visit = [&](auto& self, const UnitRead& read) -> void {
+    marks[read.unit.name] = Mark::kOnPath;
+    path.push_back(read.unit.name);
+    for (size_t i = 0; i < read.unit.after.size(); ++i) {
+      auto next = by_name.find(read.unit.after[i]);
+      if (next == by_name.end()) continue;
+      Mark mark = marks[next->first];
+      if (mark == Mark::kOnPath) {
+        auto start = std::find(path.begin(), path.end(), next->first);
+        std::vector<absl::string_view> cycle(start, path.end());
+        cycle.push_back(next->first);
+        read.after[i].Fail(absl::StrCat("expected an order without cycles, got ",
+                                        absl::StrJoin(cycle, " after ")));
+      } else if (mark == Mark::kUnvisited) {
+        self(self, *next->second);
+      }
+    }
+    path.pop_back();
+    marks[read.unit.name] = Mark::kDone;
+  };
+  for (const UnitRead& read : units) {
+    if (marks[read.unit.name] == Mark::kUnvisited) visit(visit, read);
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<Config> LoadConfig(const std::string& main_path,
+                                  const LoadOptions& options) {
+  ErrorList errors;
+  std::optional<Field> units_dir_field;
+  std::optional<MainConfig> main = ReadMain(main_path, errors, units_dir_field);
+  if (!main) return errors.ToStatus();
+  Field blame_dir = units_dir_field.value_or(
+      RootField(YAML::Node(), main_path, errors).Child(
+          YAML::Node(), YAML::Mark::null_mark(), "units_dir"));
+  std::optional<std::map<std::string, std::string>> unit_files =
+      ListUnitFiles(main->units_dir, blame_dir, errors);
+  if (!unit_files) return errors.ToStatus();
+
+  std::vector<UnitRead> units;
+  for (const auto& [name, file] : *unit_files) {
+    if (std::optional<UnitRead> read = ReadUnit(file, name, options, errors)) {
+      units.push_back(*std::move(read));
+    }
+  }
+  CheckOrdering(units, *unit_files);
+  if (!errors.empty()) return errors.ToStatus();
+  Config config;
+  config.main = *std::move(main);
+  for (UnitRead& read : units) config.units.push_back(std::move(read.unit));
+  return config;
+}
+
+absl::StatusOr<UnitConfig> LoadUnitFile(const std::string& path,
+                                        const LoadOptions& options) {
+  ErrorList errors;
+  std::optional<UnitRead> read =
+      ReadUnit(path, fs::path(path).stem().string(), options, errors);
+  if (!read) return errors.ToStatus();
+  return std::move(read->unit);
+}
+
+}  // namespace vigil::config
