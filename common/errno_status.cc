@@ -6,7 +6,7 @@
 
 namespace vigil {
 
-absl::Status ErrnoStatus(std::string_view what, int err) {
+absl::Status ErrnoStatus(absl::string_view what, int err) {
   std::string message = absl::StrCat(what, ": ", std::strerror(err));
   switch (err) {
     case ENOENT:

@@ -3,14 +3,14 @@
 #ifndef VIGIL_COMMON_ERRNO_STATUS_H_
 #define VIGIL_COMMON_ERRNO_STATUS_H_
 
-#include <string_view>
+#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
 
 namespace vigil {
 
 // `what` names the operation and its object, e.g. "open /sys/fs/cgroup/x".
-absl::Status ErrnoStatus(std::string_view what, int err);
+absl::Status ErrnoStatus(absl::string_view what, int err);
 
 }  // namespace vigil
 

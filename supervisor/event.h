@@ -21,6 +21,7 @@ struct Event {
   int64_t value = 0;       // the value read when the event was produced
   Direction direction = Direction::kNone;
   std::string mechanism;   // "pidfd", "cgroup.events", "psi", "cpu-timer", ...
+  std::string state;       // for kind "state": the unit's new state
   std::string message;     // human-readable detail
   std::chrono::system_clock::time_point time = std::chrono::system_clock::now();
 };

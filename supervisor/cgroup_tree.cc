@@ -1,0 +1,246 @@
+#include "supervisor/cgroup_tree.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "common/errno_status.h"
+#include "common/status_macros.h"
+
+namespace vigil {
+namespace {
+
+// The controllers vigil's watches use; others are left alone.
+constexpr const char* kWantedControllers[] = {"cpu", "io", "memory", "pids"};
+
+std::vector<std::string> SplitWords(absl::string_view text) {
+  return absl::StrSplit(text, absl::ByAnyChar(" \n"), absl::SkipEmpty());
+}
+
+std::string Parent(const std::string& path) {
+  return path.substr(0, path.rfind('/'));
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> ReadFileToString(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus(absl::StrCat("open ", path), errno);
+  UniqueFd owner(fd);
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0) out.append(buf, n);
+  if (n < 0) return ErrnoStatus(absl::StrCat("read ", path), errno);
+  return out;
+}
+
+absl::Status WriteStringToFile(const std::string& path,
+                               const std::string& content) {
+  int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus(absl::StrCat("open ", path), errno);
+  UniqueFd owner(fd);
+  if (write(fd, content.data(), content.size()) !=
+      static_cast<ssize_t>(content.size())) {
+    return ErrnoStatus(absl::StrCat("write \"", content, "\" to ", path),
+                       errno);
+  }
+  return absl::OkStatus();
+}
+
+bool CgroupHostInfo::HasController(const std::string& name) const {
+  return std::find(root_controllers.begin(), root_controllers.end(), name) !=
+         root_controllers.end();
+}
+
+absl::StatusOr<CgroupHostInfo> ParseCgroupHostInfo(
+    const std::string& mountinfo, const std::string& proc_self_cgroup) {
+  CgroupHostInfo info;
+  bool v1_seen = false;
+  for (absl::string_view line : absl::StrSplit(mountinfo, '\n')) {
+    // "id parent maj:min root mountpoint opts ... - fstype source superopts"
+    std::vector<absl::string_view> halves = absl::StrSplit(line, " - ");
+    if (halves.size() != 2) continue;
+    std::vector<absl::string_view> left = absl::StrSplit(halves[0], ' ');
+    std::vector<absl::string_view> right = absl::StrSplit(halves[1], ' ');
+    if (left.size() < 5 || right.empty()) continue;
+    if (right[0] == "cgroup") v1_seen = true;
+    if (right[0] == "cgroup2" && info.mount.empty()) {
+      info.mount = std::string(left[4]);
+    }
+  }
+  if (info.mount.empty()) {
+    return absl::FailedPreconditionError(
+        "no cgroup2 filesystem is mounted (looked in /proc/self/mountinfo); "
+        "mount one, e.g. mount -t cgroup2 none /sys/fs/cgroup");
+  }
+  info.layout = v1_seen ? CgroupLayout::kHybrid : CgroupLayout::kUnified;
+  info.own_cgroup = "/";
+  for (absl::string_view line : absl::StrSplit(proc_self_cgroup, '\n')) {
+    if (absl::ConsumePrefix(&line, "0::")) info.own_cgroup = std::string(line);
+  }
+  return info;
+}
+
+absl::StatusOr<CgroupHostInfo> DetectCgroupHost() {
+  ASSIGN_OR_RETURN(std::string mountinfo,
+                   ReadFileToString("/proc/self/mountinfo"));
+  ASSIGN_OR_RETURN(std::string self_cgroup,
+                   ReadFileToString("/proc/self/cgroup"));
+  ASSIGN_OR_RETURN(CgroupHostInfo info,
+                   ParseCgroupHostInfo(mountinfo, self_cgroup));
+  ASSIGN_OR_RETURN(std::string controllers,
+                   ReadFileToString(info.mount + "/cgroup.controllers"));
+  info.root_controllers = SplitWords(controllers);
+  return info;
+}
+
+absl::StatusOr<std::unique_ptr<UnitCgroup>> UnitCgroup::Create(
+    const std::string& path) {
+  if (mkdir(path.c_str(), 0755) < 0 && errno != EEXIST) {
+    return ErrnoStatus(absl::StrCat("mkdir ", path), errno);
+  }
+  int dir = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) return ErrnoStatus(absl::StrCat("open ", path), errno);
+  UniqueFd dir_fd(dir);
+  std::string events_path = path + "/cgroup.events";
+  int events = open(events_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (events < 0) return ErrnoStatus(absl::StrCat("open ", events_path), errno);
+  return std::unique_ptr<UnitCgroup>(
+      new UnitCgroup(path, std::move(dir_fd), UniqueFd(events)));
+}
+
+UnitCgroup::~UnitCgroup() = default;
+
+absl::StatusOr<bool> UnitCgroup::Populated() const {
+  char buf[256];
+  ssize_t n = pread(events_fd_.get(), buf, sizeof buf - 1, 0);
+  if (n < 0) return ErrnoStatus(absl::StrCat("read ", path_, "/cgroup.events"), errno);
+  buf[n] = '\0';
+  for (absl::string_view line : absl::StrSplit(absl::string_view(buf, n), '\n')) {
+    if (absl::ConsumePrefix(&line, "populated ")) return line == "1";
+  }
+  return absl::InternalError(
+      absl::StrCat(path_, "/cgroup.events has no \"populated\" key"));
+}
+
+absl::StatusOr<std::vector<int>> UnitCgroup::Pids() const {
+  ASSIGN_OR_RETURN(std::string procs,
+                   ReadFileToString(path_ + "/cgroup.procs"));
+  std::vector<int> pids;
+  for (const std::string& word : SplitWords(procs)) {
+    int pid;
+    if (absl::SimpleAtoi(word, &pid)) pids.push_back(pid);
+  }
+  return pids;
+}
+
+absl::Status UnitCgroup::Kill() const {
+  absl::Status via_kill_file = WriteStringToFile(path_ + "/cgroup.kill", "1");
+  if (via_kill_file.ok()) return via_kill_file;
+  // Pre-5.14 kernels: freeze so nothing forks behind our back, then kill.
+  (void)Freeze(true);
+  ASSIGN_OR_RETURN(std::vector<int> pids, Pids());
+  for (int pid : pids) kill(pid, SIGKILL);
+  return Freeze(false);
+}
+
+absl::Status UnitCgroup::Freeze(bool frozen) const {
+  return WriteStringToFile(path_ + "/cgroup.freeze", frozen ? "1" : "0");
+}
+
+absl::Status UnitCgroup::Adopt(int pid) const {
+  return WriteStringToFile(path_ + "/cgroup.procs", std::to_string(pid));
+}
+
+absl::StatusOr<std::unique_ptr<CgroupTree>> CgroupTree::Setup(
+    const CgroupHostInfo& host, const std::string& root_setting) {
+  auto tree = std::unique_ptr<CgroupTree>(new CgroupTree);
+  tree->host_ = host;
+  std::string own = host.mount + (host.own_cgroup == "/" ? "" : host.own_cgroup);
+  tree->origin_ = own;
+  if (root_setting != "auto") {
+    if (root_setting.rfind(host.mount + "/", 0) != 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "cgroup_root ", root_setting, " is not inside the cgroup2 mount ",
+          host.mount));
+    }
+    tree->root_ = root_setting;
+  } else if (host.own_cgroup != "/" && access(own.c_str(), W_OK) == 0) {
+    tree->root_ = own;  // a delegated subtree (systemd Delegate=yes, container)
+  } else {
+    tree->root_ = host.mount + "/vigil";
+  }
+  const std::string& root = tree->root_;
+  if (mkdir(root.c_str(), 0755) == 0) {
+    tree->created_root_ = true;
+  } else if (errno != EEXIST) {
+    return ErrnoStatus(absl::StrCat("mkdir ", root), errno);
+  }
+  for (const char* leaf : {"/vigild", "/units"}) {
+    std::string dir = root + leaf;
+    if (mkdir(dir.c_str(), 0755) < 0 && errno != EEXIST) {
+      return ErrnoStatus(absl::StrCat("mkdir ", dir), errno);
+    }
+  }
+  RETURN_IF_ERROR(WriteStringToFile(root + "/vigild/cgroup.procs",
+                                    std::to_string(getpid())));
+  // Controllers must flow down: the root's parent, the root, then units/.
+  (void)tree->EnableControllers(Parent(root));
+  (void)tree->EnableControllers(root);
+  (void)tree->EnableControllers(root + "/units");
+  auto enabled = ReadFileToString(root + "/units/cgroup.subtree_control");
+  if (enabled.ok()) tree->unit_controllers_ = SplitWords(*enabled);
+  return tree;
+}
+
+absl::Status CgroupTree::EnableControllers(const std::string& dir) {
+  ASSIGN_OR_RETURN(std::string available,
+                   ReadFileToString(dir + "/cgroup.controllers"));
+  std::vector<std::string> have = SplitWords(available);
+  absl::Status result;
+  for (const char* controller : kWantedControllers) {
+    if (std::find(have.begin(), have.end(), controller) == have.end()) continue;
+    absl::Status s = WriteStringToFile(dir + "/cgroup.subtree_control",
+                                       absl::StrCat("+", controller));
+    if (!s.ok()) result = s;
+  }
+  return result;
+}
+
+bool CgroupTree::UnitsHave(const std::string& controller) const {
+  return std::find(unit_controllers_.begin(), unit_controllers_.end(),
+                   controller) != unit_controllers_.end();
+}
+
+absl::StatusOr<std::unique_ptr<UnitCgroup>> CgroupTree::CreateUnit(
+    const std::string& name) {
+  return UnitCgroup::Create(root_ + "/units/" + name);
+}
+
+absl::Status CgroupTree::RemoveUnit(const std::string& name) {
+  std::string path = root_ + "/units/" + name;
+  if (rmdir(path.c_str()) < 0 && errno != ENOENT) {
+    return ErrnoStatus(absl::StrCat("rmdir ", path), errno);
+  }
+  return absl::OkStatus();
+}
+
+CgroupTree::~CgroupTree() {
+  (void)WriteStringToFile(origin_ + "/cgroup.procs", std::to_string(getpid()));
+  rmdir((root_ + "/units").c_str());
+  rmdir((root_ + "/vigild").c_str());
+  if (created_root_) rmdir(root_.c_str());
+}
+
+}  // namespace vigil

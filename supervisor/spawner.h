@@ -1,0 +1,51 @@
+// Spawner: starts a process directly inside a cgroup and returns its pidfd.
+// Uses clone3(CLONE_PIDFD | CLONE_INTO_CGROUP), so there is no window in
+// which the child runs outside its cgroup. Where clone3 is missing (old
+// kernel, seccomp), falls back to fork(): the child moves itself into the
+// cgroup before exec, and the parent takes a pidfd with pidfd_open(2).
+#ifndef VIGIL_SUPERVISOR_SPAWNER_H_
+#define VIGIL_SUPERVISOR_SPAWNER_H_
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "supervisor/pidfd_source.h"
+
+namespace vigil {
+
+struct SpawnRequest {
+  std::vector<std::string> argv;
+  std::vector<std::string> env;  // the whole environment, "KEY=value"
+  std::string cwd;               // empty: "/"
+  std::string user;              // empty: vigild's
+  std::string group;             // empty: the user's primary group
+  int cgroup_dir_fd = -1;        // -1: vigild's own cgroup
+  int stdout_fd = -1;            // -1: /dev/null
+  int stderr_fd = -1;
+};
+
+class Spawner {
+ public:
+  enum class Method { kClone3, kFork };
+
+  // Probes clone3 once; VIGIL_FORCE_FORK=1 in the environment forces the
+  // fallback (to test it).
+  static Spawner Detect();
+  explicit Spawner(Method method) : method_(method) {}
+
+  Method method() const { return method_; }
+  const char* method_name() const;
+
+  // Returns once the child has exec'd, or with the reason it could not.
+  absl::StatusOr<PidfdSource> Spawn(const SpawnRequest& request) const;
+
+ private:
+  Method method_;
+};
+
+}  // namespace vigil
+
+#endif  // VIGIL_SUPERVISOR_SPAWNER_H_

@@ -1,0 +1,114 @@
+// Supervisor: vigild's units and what happens to them. This is where the
+// mechanisms (pidfds, cgroup.events, timers, the control socket, signals)
+// meet the policy (restart, backoff, start limit, stop escalation, reload).
+// It owns the EventLoop and every source registered with it.
+#ifndef VIGIL_SUPERVISOR_SUPERVISOR_H_
+#define VIGIL_SUPERVISOR_SUPERVISOR_H_
+
+#include <chrono>
+#include <functional>
+#include <list>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/json.h"
+#include "config/config.h"
+#include "supervisor/cgroup_tree.h"
+#include "supervisor/control_server.h"
+#include "supervisor/event.h"
+#include "supervisor/event_loop.h"
+#include "supervisor/line_splitter.h"
+#include "supervisor/logger.h"
+#include "supervisor/pidfd_source.h"
+#include "supervisor/restart_policy.h"
+#include "supervisor/signal_source.h"
+#include "supervisor/spawner.h"
+#include "supervisor/timer_queue.h"
+
+namespace vigil {
+
+enum class UnitState { kStarting, kRunning, kStopping, kExited, kBackoff, kFailed };
+const char* UnitStateName(UnitState state);
+
+class Supervisor {
+ public:
+  struct Options {
+    std::string config_path;
+    EventLoop::Backend backend = EventLoop::Backend::kAuto;
+  };
+
+  static absl::StatusOr<std::unique_ptr<Supervisor>> Create(
+      const Options& options, config::Config config);
+  ~Supervisor();
+
+  // Starts every unit, then dispatches events until an orderly shutdown
+  // (SIGTERM/SIGINT) has stopped them all.
+  absl::Status Run();
+
+  // What vigild found and which mechanisms it uses: printed at startup and
+  // returned by the "capabilities" request.
+  json::Value Capabilities() const;
+
+ private:
+  struct OutputPipe;
+  struct Unit;
+
+  Supervisor(Options options, config::Config config);
+  absl::Status Init();
+  void ReportCapabilities();
+
+  // Unit lifecycle.
+  absl::Status AddUnit(const config::UnitConfig& unit_config);
+  void StartUnit(Unit& unit);
+  void SpawnMain(Unit& unit, const std::vector<std::string>& argv);
+  void AttachMain(Unit& unit);
+  void WatchMain(Unit& unit, PidfdSource main);
+  void OnMainExit(Unit& unit);
+  void OnCgroupEvents(Unit& unit);
+  void OnUnitGone(Unit& unit);
+  void StopUnit(Unit& unit, std::function<void(Unit&)> then);
+  void OnStopTimeout(Unit& unit);
+  void FinishStop(Unit& unit);
+  void ScheduleRestart(Unit& unit);
+  void SetState(Unit& unit, UnitState state, std::string why);
+  void CaptureOutput(Unit& unit, int read_fd, const char* stream, int pid);
+  bool CgroupPopulated(const Unit& unit) const;
+  void RemoveUnit(const std::string& name);
+  std::vector<std::string> SpawnEnvironment(const Unit& unit) const;
+
+  // Signals, reload and shutdown.
+  void OnSignals();
+  absl::Status Reload();
+  void BeginShutdown();
+  void MaybeFinishShutdown();
+  void ReapOrphans();
+
+  // Control socket.
+  json::Value HandleRequest(const json::Value& request);
+  json::Value UnitStatus(const Unit& unit) const;
+  void Publish(Event event);
+
+  Options options_;
+  config::Config config_;
+  Logger log_;
+  std::unique_ptr<EventLoop> loop_;
+  std::string loop_fallback_reason_;
+  std::unique_ptr<TimerQueue> timers_;
+  std::optional<SignalSource> signals_;
+  std::unique_ptr<CgroupTree> cgroups_;
+  std::optional<Spawner> spawner_;
+  std::unique_ptr<ControlServer> control_;
+  std::map<std::string, std::unique_ptr<Unit>> units_;
+  std::list<std::unique_ptr<OutputPipe>> pipes_;
+  bool shutting_down_ = false;
+  bool done_ = false;
+  bool cap_sys_resource_ = false;
+};
+
+}  // namespace vigil
+
+#endif  // VIGIL_SUPERVISOR_SUPERVISOR_H_

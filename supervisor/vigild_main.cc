@@ -1,0 +1,79 @@
+// vigild: the vigil daemon. Runs in the foreground; logs to stderr.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <string>
+
+#include "config/loader.h"
+#include "supervisor/supervisor.h"
+
+namespace {
+
+constexpr char kUsage[] =
+    "usage: vigild [--config FILE] [--check-config] [--event-backend auto|io_uring|epoll]\n"
+    "  --config FILE    main configuration (default /etc/vigil/vigil.yaml)\n"
+    "  --check-config   validate the configuration and every unit, then exit 0 or 1\n"
+    "  --event-backend  force the event loop backend (default auto: io_uring, else epoll)\n";
+
+int Usage(const std::string& problem) {
+  std::cerr << "vigild: " << problem << "\n" << kUsage;
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  vigil::Supervisor::Options options;
+  options.config_path = "/etc/vigil/vigil.yaml";
+  bool check_only = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value = [&](const char* flag) -> const char* {
+      std::string prefix = std::string(flag) + "=";
+      if (arg.rfind(prefix, 0) == 0) return argv[i] + prefix.size();
+      if (arg == flag && i + 1 < argc) return argv[++i];
+      return nullptr;
+    };
+    if (arg == "--check-config") {
+      check_only = true;
+    } else if (arg == "--help" || arg == "-h") {
+      std::cout << kUsage;
+      return 0;
+    } else if (arg.rfind("--config", 0) == 0) {
+      const char* v = value("--config");
+      if (v == nullptr) return Usage("argument --config: expected a file path");
+      options.config_path = v;
+    } else if (arg.rfind("--event-backend", 0) == 0) {
+      const char* v = value("--event-backend");
+      std::string b = v ? v : "";
+      if (b == "auto") options.backend = vigil::EventLoop::Backend::kAuto;
+      else if (b == "io_uring") options.backend = vigil::EventLoop::Backend::kIoUring;
+      else if (b == "epoll") options.backend = vigil::EventLoop::Backend::kEpoll;
+      else return Usage("argument --event-backend: expected auto, io_uring or epoll, got \"" + b + "\"");
+    } else {
+      return Usage("unknown argument \"" + arg + "\"");
+    }
+  }
+  auto config = vigil::config::LoadConfig(options.config_path);
+  if (!config.ok()) {
+    std::cerr << config.status().message() << "\n";
+    return 1;
+  }
+  if (check_only) {
+    std::cout << options.config_path << ": OK (" << config->units.size() << " units)\n";
+    return 0;
+  }
+  auto supervisor = vigil::Supervisor::Create(options, *std::move(config));
+  if (!supervisor.ok()) {
+    std::cerr << "vigild: " << supervisor.status().message() << "\n";
+    return 1;
+  }
+  absl::Status status = (*supervisor)->Run();
+  if (!status.ok()) {
+    std::cerr << "vigild: " << status.message() << "\n";
+    return 1;
+  }
+  return 0;
+}
