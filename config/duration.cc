@@ -11,7 +11,6 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -227,9 +226,22 @@ std::string FormatDuration(std::chrono::milliseconds duration) {
 
 std::string QuoteForMessage(absl::string_view text) {
   constexpr size_t kMaxShown = 60;
-  absl::string_view shown = text.substr(0, kMaxShown);
-  return absl::StrCat("\"", absl::CHexEscape(shown),
-                      text.size() > kMaxShown ? "...\"" : "\"");
+  std::string quoted = "\"";
+  for (char c : text.substr(0, kMaxShown)) {
+    if (c == '"' || c == '\\') {
+      absl::StrAppend(&quoted, "\\", absl::string_view(&c, 1));
+    } else if (c == '\n') {
+      quoted += "\\n";
+    } else if (c == '\t') {
+      quoted += "\\t";
+    } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      absl::StrAppend(&quoted, "\\x", absl::Hex(static_cast<unsigned char>(c), absl::kZeroPad2));
+    } else {
+      quoted += c;  // printable ASCII and UTF-8 bytes, as written
+    }
+  }
+  absl::StrAppend(&quoted, text.size() > kMaxShown ? "...\"" : "\"");
+  return quoted;
 }
 
 }  // namespace vigil::config

@@ -43,7 +43,8 @@ std::string SignalName(int signal);
 // An exact spelling ParseDuration accepts: "1h30m", "1500ms".
 std::string FormatDuration(std::chrono::milliseconds duration);
 
-// How a rejected scalar is shown after "got": quoted, escaped, shortened.
+// How a rejected scalar is shown after "got": in double quotes, with quotes,
+// backslashes and control characters escaped, cut after 60 bytes.
 std::string QuoteForMessage(absl::string_view text);
 
 }  // namespace vigil::config

@@ -53,7 +53,7 @@ TEST(ParseDurationTest, RejectsWithMessage) {
        }) {
     auto parsed = ParseDuration(c.text);
     ASSERT_FALSE(parsed.ok()) << c.text;
-    EXPECT_EQ(parsed.status().message(), c.message);
+    EXPECT_EQ(std::string(parsed.status().message()), c.message);
   }
 }
 
@@ -94,7 +94,7 @@ TEST(ParseSizeTest, RejectsWithMessage) {
        }) {
     auto parsed = ParseSize(c.text);
     ASSERT_FALSE(parsed.ok()) << c.text;
-    EXPECT_EQ(parsed.status().message(), c.message);
+    EXPECT_EQ(std::string(parsed.status().message()), c.message);
   }
 }
 
@@ -136,7 +136,7 @@ TEST(ParseSignalTest, RejectsWithMessage) {
        }) {
     auto parsed = ParseSignal(c.text);
     ASSERT_FALSE(parsed.ok()) << c.text;
-    EXPECT_EQ(parsed.status().message(), c.message);
+    EXPECT_EQ(std::string(parsed.status().message()), c.message);
   }
 }
 
@@ -166,7 +166,7 @@ TEST(FormatDurationTest, RoundTripsThroughParse) {
 }
 
 TEST(QuoteForMessageTest, EscapesAndShortens) {
-  EXPECT_EQ(QuoteForMessage("a\"b\n"), "\"a\\\"b\\n\"");
+  EXPECT_EQ(QuoteForMessage("a\"b\n'\x01é"), "\"a\\\"b\\n'\\x01é\"");
   EXPECT_EQ(QuoteForMessage(std::string(100, 'x')),
             "\"" + std::string(60, 'x') + "...\"");
 }

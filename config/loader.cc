@@ -137,9 +137,10 @@ void ReadEnv(const Field& field, UnitConfig& unit) {
     field.Expected("a map of variable: value");
     return;
   }
-  for (auto it = field.node().begin(); it != field.node().end(); ++it) {
-    const YAML::Node& key = it->first;
-    Field value = field.Child(it->second, key.Mark(),
+  // Entries by value: yaml-cpp's iterators hand out temporaries.
+  for (const auto& entry : field.node()) {
+    YAML::Node key = entry.first;
+    Field value = field.Child(entry.second, key.Mark(),
                               key.IsScalar() ? key.Scalar() : "");
     if (!key.IsScalar() || !IsEnvName(key.Scalar())) {
       value.Fail(absl::StrCat(

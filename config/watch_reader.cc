@@ -221,6 +221,7 @@ void ReadLevelsAndHysteresis(const MapFields& map, LevelUnit unit,
 }
 
 void RequireOneOf(const MapFields& map, const std::vector<absl::string_view>& keys) {
+  if (!map.clean()) return;
   for (absl::string_view key : keys) {
     if (map.Has(key)) return;
   }

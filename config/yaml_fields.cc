@@ -75,6 +75,14 @@ Field::Field(YAML::Node node, YAML::Mark blame, std::string path,
       path_(std::move(path)),
       source_(std::move(source)) {}
 
+Field& Field::operator=(const Field& other) {
+  node_.reset(other.node_);
+  blame_ = other.blame_;
+  path_ = other.path_;
+  source_ = other.source_;
+  return *this;
+}
+
 void Field::Expected(absl::string_view expectation) const {
   Fail(absl::StrCat("expected ", expectation, ", got ", DescribeNode(node_)));
 }
@@ -248,25 +256,30 @@ MapFields::MapFields(const Field& map, absl::string_view expectation,
     return;
   }
   ok_ = true;
-  for (auto it = node.begin(); it != node.end(); ++it) {
-    const YAML::Node& key = it->first;
+  clean_ = true;
+  // Entries by value: yaml-cpp's iterators hand out temporaries.
+  for (const auto& entry : node) {
+    YAML::Node key = entry.first;
     if (!key.IsScalar()) {
       map.WithBlame(key.Mark()).Fail(
           absl::StrCat("expected a key name, got ", DescribeNode(key)));
+      clean_ = false;
       continue;
     }
-    Field value = map.Child(it->second, key.Mark(), key.Scalar());
+    Field value = map.Child(entry.second, key.Mark(), key.Scalar());
     if (std::find(allowed.begin(), allowed.end(), key.Scalar()) ==
         allowed.end()) {
       value.Fail(absl::StrCat("expected a key among ",
                               absl::StrJoin(allowed, ", "), ", got ",
                               QuoteForMessage(key.Scalar())));
+      clean_ = false;
       continue;
     }
     if (std::optional<Field> first = Get(key.Scalar())) {
       value.Fail(absl::StrFormat(
           "expected each key once, got a second %s (first at line %d)",
           QuoteForMessage(key.Scalar()), first->blame().line + 1));
+      clean_ = false;
       continue;
     }
     known_.emplace_back(key.Scalar(), std::move(value));

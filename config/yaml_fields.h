@@ -64,6 +64,10 @@ class Field {
  public:
   Field(YAML::Node node, YAML::Mark blame, std::string path,
         std::shared_ptr<const Source> source);
+  Field(const Field&) = default;
+  // YAML::Node's own assignment writes through into the document; a Field
+  // rebinds instead, so Fields can be sorted and reassigned safely.
+  Field& operator=(const Field& other);
 
   const YAML::Node& node() const { return node_; }
   const std::string& path() const { return path_; }
@@ -116,6 +120,9 @@ class MapFields {
 
   // False if the value was not a map; Get() then finds nothing.
   bool ok() const { return ok_; }
+  // A map whose keys were all allowed, each once. Checks that need the whole
+  // map skip unclean ones: a mistyped key was already reported.
+  bool clean() const { return clean_; }
   const Field& self() const { return map_; }
   std::optional<Field> Get(absl::string_view key) const;
   bool Has(absl::string_view key) const { return Get(key).has_value(); }
@@ -127,6 +134,7 @@ class MapFields {
  private:
   Field map_;
   bool ok_ = false;
+  bool clean_ = false;
   // The first occurrence of each allowed key present, by key.
   std::vector<std::pair<std::string, Field>> known_;
 };
