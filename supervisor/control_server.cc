@@ -161,6 +161,10 @@ void ControlServer::HandleLine(Client& client, absl::string_view line) {
     reply.Set("ok", true);
     reply.Set("subscribed", true);
     Send(client, json::Serialize(reply));
+    const json::Value* replay = request->Find("replay");
+    if (replay != nullptr && replay->IsBool() && replay->AsBool()) {
+      for (const std::string& event : recent_) Send(client, event);
+    }
     return;
   }
   Send(client, json::Serialize(handler_(*request)));
@@ -208,6 +212,8 @@ void ControlServer::UpdateInterest(Client& client) {
 
 void ControlServer::Broadcast(const json::Value& message) {
   std::string line = json::Serialize(message);
+  recent_.push_back(line);
+  if (recent_.size() > kReplayEvents) recent_.pop_front();
   for (auto& [id, client] : clients_) {
     if (!client->subscribed) continue;
     Send(*client, line);

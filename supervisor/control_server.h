@@ -2,7 +2,9 @@
 // lines) and its client connections, each registered with the EventLoop.
 // A request is one JSON object per line; the reply is one JSON object per
 // line. A client that sends {"cmd":"events"} becomes a subscriber and then
-// receives every published event as a JSON line.
+// receives every published event as a JSON line; with "replay": true it
+// first receives the most recent events (up to kReplayEvents), so a client
+// that connects just after start-up misses nothing.
 //
 // Nothing a client sends can block or crash vigild: lines are bounded,
 // malformed requests get an error reply, and each subscriber's outgoing
@@ -11,6 +13,7 @@
 #ifndef VIGIL_SUPERVISOR_CONTROL_SERVER_H_
 #define VIGIL_SUPERVISOR_CONTROL_SERVER_H_
 
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -30,6 +33,7 @@ class ControlServer {
 
   static constexpr size_t kMaxRequestBytes = 64 * 1024;
   static constexpr size_t kMaxQueuedBytes = 4 * 1024 * 1024;
+  static constexpr size_t kReplayEvents = 1024;
 
   static absl::StatusOr<std::unique_ptr<ControlServer>> Listen(
       EventLoop& loop, const std::string& path, int mode, Handler handler);
@@ -58,6 +62,7 @@ class ControlServer {
   EventLoop::WatchId watch_ = 0;
   int next_client_ = 1;
   std::map<int, std::unique_ptr<Client>> clients_;
+  std::deque<std::string> recent_;  // serialized, newest last
 };
 
 }  // namespace vigil
