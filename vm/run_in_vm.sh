@@ -149,7 +149,8 @@ printf '\nVIGIL-VM-BEGIN\n'
 chroot /host "$@"
 status=$?
 sync
-echo
+# Not necessarily at the start of a line: the binary's last line may lack
+# its newline. The host strips it from the output either way.
 echo "VIGIL-VM-EXIT $nonce $status"
 poweroff -f
 sleep 60
@@ -195,8 +196,10 @@ build_initramfs() {
   (cd "$root" && find . -print0 | cpio --null -o -H newc --quiet) >"$tmp_out"
   rm -rf "$root"
   mv -f "$tmp_out" "$initramfs"  # atomic: concurrent runs never see half a file
-  # Older initramfs images for other kernels or script versions are stale.
-  find "$cache_root" -maxdepth 1 -name 'initramfs-*.cpio' ! -path "$initramfs" -delete
+  # Images for other kernels or script versions are stale; a day's grace
+  # keeps those a concurrent run of another checkout may be booting.
+  find "$cache_root" -maxdepth 1 \( -name 'initramfs-*.cpio' -o -name 'initramfs.*' -o -name 'build.*' \) \
+    ! -path "$initramfs" -mmin +1440 -exec rm -rf {} + 2>/dev/null || true
 }
 [[ -s "$initramfs" ]] || build_initramfs
 
@@ -204,7 +207,7 @@ build_initramfs() {
 work="$(mktemp -d "${TMPDIR:-/tmp}/vigil-vm.XXXXXX")"
 qemu_pid=""
 cleanup() {
-  [[ -n "$qemu_pid" ]] && kill -KILL "$qemu_pid" 2>/dev/null
+  [[ -n "$qemu_pid" ]] && kill -TERM "$qemu_pid" 2>/dev/null
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -226,7 +229,7 @@ readonly OUTPUT_FILE_VARS=(XML_OUTPUT_FILE TEST_SHARD_STATUS_FILE TEST_PREMATURE
 guest_env=()
 while IFS= read -r name; do
   case "$name" in
-    TEST_*|GTEST_*|VIGIL_*|RUNFILES_*|XML_OUTPUT_FILE|JAVA_RUNFILES|PYTHON_RUNFILES|LANG|LC_*|TZ|USER|LOGNAME|TERM) ;;
+    TEST_*|GTEST_*|TESTBRIDGE_*|VIGIL_*|RUNFILES_*|XML_OUTPUT_FILE|JAVA_RUNFILES|PYTHON_RUNFILES|LANG|LC_*|TZ|USER|LOGNAME|TERM) ;;
     *) continue ;;
   esac
   value="${!name}"
@@ -277,7 +280,7 @@ done < <(printf '%s\n' "${rw_dirs[@]+"${rw_dirs[@]}"}" | LC_ALL=C sort -u)
 # --- boot -----------------------------------------------------------------------
 console="$work/console.log"
 mkfifo "$work/console.fifo"
-marker_re="^VIGIL-VM-EXIT $nonce [0-9]+\$"
+marker_re="VIGIL-VM-EXIT $nonce [0-9]+\$"
 # The binary's output goes to stdout as it arrives: the console between init's
 # begin line and the status line, without the tty's carriage returns. The
 # full console (firmware, kernel, init) is kept for the status and the tail.
@@ -285,21 +288,24 @@ marker_re="^VIGIL-VM-EXIT $nonce [0-9]+\$"
 # line, "on" while passing output through, "off" after the status line.
 sed -u 's/\r$//' <"$work/console.fifo" | tee "$console" | sed -u -n -E "
   x
-  /^on\$/ { x; /$marker_re/ { s/.*/off/; h; d; }; p; d; }
+  /^on\$/ { x; /$marker_re/ { s/$marker_re//; /^\$/!p; s/.*/off/; h; d; }; p; d; }
   /^\$/ { x; /^VIGIL-VM-BEGIN\$/ { s/.*/on/; h; }; d; }
   x; d" &
 filter_pid=$!
 
 start_us=${EPOCHREALTIME/./}
 log "booting $kernel in qemu (TCG, timeout ${timeout_secs}s): $binary $*"
-timeout --kill-after=5 "$timeout_secs" qemu-system-x86_64 \
+# --foreground keeps qemu in our process group, so whoever kills the test's
+# group (Bazel at its own timeout) kills the VM too.
+timeout --foreground --kill-after=5 "$timeout_secs" qemu-system-x86_64 \
   -accel tcg -cpu max -smp 2 -m 2G \
   -nographic -nodefaults -serial stdio -no-reboot \
   -kernel "$kernel" -initrd "$initramfs" \
   -append "console=ttyS0 psi=1 panic=-1 quiet" \
   "${virtfs_args[@]}" </dev/null >"$work/console.fifo" 2>&1 &
 qemu_pid=$!
-trap 'log "interrupted; killing the VM"; kill -TERM "$qemu_pid" 2>/dev/null' TERM INT HUP
+interrupted=""
+trap 'interrupted=1; kill -TERM "$qemu_pid" 2>/dev/null' TERM INT HUP
 qemu_status=0
 while true; do
   wait "$qemu_pid" && qemu_status=0 || qemu_status=$?
@@ -315,12 +321,17 @@ print_console_tail() {
   tail -n "$CONSOLE_TAIL_LINES" "$console" | sed 's/^/  | /' >&2
 }
 
+if [[ -n "$interrupted" ]]; then
+  log "interrupted: killed the VM"
+  print_console_tail
+  exit 143
+fi
 if [[ $qemu_status -eq 124 || $qemu_status -eq 137 ]]; then
   log "TIMEOUT: the guest did not finish within ${timeout_secs}s and was killed"
   print_console_tail
   exit 124
 fi
-status_line="$(grep -aE "$marker_re" "$console" | tail -n1 || true)"
+status_line="$(grep -aoE "$marker_re" "$console" | tail -n1 || true)"
 if [[ -z "$status_line" ]]; then
   log "the guest ended without reporting an exit status (qemu exit $qemu_status; kernel panic or init failure?)"
   print_console_tail
