@@ -38,12 +38,13 @@ json::Value ErrorReply(absl::string_view message) {
 }  // namespace
 
 ControlServer::ControlServer(EventLoop& loop, std::string path, UniqueFd fd,
-                             Handler handler)
+                             Handler handler, size_t max_queued_bytes)
     : loop_(loop), path_(std::move(path)), fd_(std::move(fd)),
-      handler_(std::move(handler)) {}
+      handler_(std::move(handler)), max_queued_bytes_(max_queued_bytes) {}
 
 absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Listen(
-    EventLoop& loop, const std::string& path, int mode, Handler handler) {
+    EventLoop& loop, const std::string& path, int mode, Handler handler,
+    size_t max_queued_bytes) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (path.size() >= sizeof addr.sun_path) {
@@ -64,7 +65,8 @@ absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Listen(
   chmod(path.c_str(), mode);
   if (listen(fd, 64) < 0) return ErrnoStatus(absl::StrCat("listen ", path), errno);
   auto server = std::unique_ptr<ControlServer>(
-      new ControlServer(loop, path, std::move(owner), std::move(handler)));
+      new ControlServer(loop, path, std::move(owner), std::move(handler),
+                        max_queued_bytes));
   ControlServer* self = server.get();
   auto watch = loop.Add(fd, POLLIN, [self](uint32_t) { self->OnAcceptable(); });
   if (!watch.ok()) return watch.status();
@@ -171,7 +173,7 @@ void ControlServer::HandleLine(Client& client, absl::string_view line) {
 }
 
 void ControlServer::Send(Client& client, const std::string& line) {
-  if (client.out.size() + line.size() + 1 > kMaxQueuedBytes) {
+  if (client.out.size() + line.size() + 1 > max_queued_bytes_) {
     ++client.dropped;
     return;
   }

@@ -32,11 +32,13 @@ class ControlServer {
   using Handler = std::function<json::Value(const json::Value& request)>;
 
   static constexpr size_t kMaxRequestBytes = 64 * 1024;
-  static constexpr size_t kMaxQueuedBytes = 4 * 1024 * 1024;
+  static constexpr size_t kDefaultMaxQueuedBytes = 4 * 1024 * 1024;
   static constexpr size_t kReplayEvents = 1024;
 
+  // `max_queued_bytes` bounds what waits for one slow client.
   static absl::StatusOr<std::unique_ptr<ControlServer>> Listen(
-      EventLoop& loop, const std::string& path, int mode, Handler handler);
+      EventLoop& loop, const std::string& path, int mode, Handler handler,
+      size_t max_queued_bytes = kDefaultMaxQueuedBytes);
   ~ControlServer();
 
   // Sends `message` to every events subscriber.
@@ -45,7 +47,8 @@ class ControlServer {
 
  private:
   struct Client;
-  ControlServer(EventLoop& loop, std::string path, UniqueFd fd, Handler handler);
+  ControlServer(EventLoop& loop, std::string path, UniqueFd fd, Handler handler,
+                size_t max_queued_bytes);
 
   void OnAcceptable();
   void OnClientReady(int id, uint32_t revents);
@@ -59,6 +62,7 @@ class ControlServer {
   std::string path_;
   UniqueFd fd_;
   Handler handler_;
+  size_t max_queued_bytes_;
   EventLoop::WatchId watch_ = 0;
   int next_client_ = 1;
   std::map<int, std::unique_ptr<Client>> clients_;
