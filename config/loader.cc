@@ -32,11 +32,6 @@ namespace {
 namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 
-template <typename T>
-void Assign(std::optional<T> value, T& out) {
-  if (value) out = *std::move(value);
-}
-
 // The one document of a YAML file, or nullopt after recording why not.
 std::optional<YAML::Node> ParseFile(const std::string& file,
                                     ErrorList& errors) {
@@ -63,17 +58,23 @@ std::optional<YAML::Node> ParseFile(const std::string& file,
   return documents[0];
 }
 
-// The document as a field whose errors blame `file`; an empty file reads as
-// nothing and fails the caller's map expectation with "got an empty file".
-Field RootField(const YAML::Node& root, std::string file, ErrorList& errors) {
-  return Field(root, root.Mark(), "",
-               std::make_shared<const Source>(Source{std::move(file), &errors}));
-}
-
-void ExpectMapRoot(const Field& root, absl::string_view expectation) {
-  if (root.node().IsNull()) {
-    root.Fail(absl::StrCat("expected ", expectation, ", got an empty file"));
+// The document of `file` as a map with `allowed` keys, or nullopt after
+// recording why not.
+std::optional<MapFields> ReadRootMap(const std::string& file,
+                                     absl::string_view expectation,
+                                     const std::vector<absl::string_view>& allowed,
+                                     ErrorList& errors) {
+  std::optional<YAML::Node> root = ParseFile(file, errors);
+  if (!root) return std::nullopt;
+  Field field(*root, root->Mark(), "",
+              std::make_shared<const Source>(Source{file, &errors}));
+  if (root->IsNull()) {
+    field.Fail(absl::StrCat("expected ", expectation, ", got an empty file"));
+    return std::nullopt;
   }
+  MapFields map(field, expectation, allowed);
+  if (!map.ok()) return std::nullopt;
+  return map;
 }
 
 bool IsUnitName(absl::string_view name) {
@@ -157,19 +158,10 @@ void ReadEnv(const Field& field, UnitConfig& unit) {
   }
 }
 
-std::optional<milliseconds> PositiveDuration(const Field& field) {
-  std::optional<milliseconds> duration = field.Duration();
-  if (duration && duration->count() == 0) {
-    field.Expected("a duration above 0");
-    return std::nullopt;
-  }
-  return duration;
-}
-
 void ReadBackoff(const Field& field, Backoff& backoff) {
   MapFields map(field, "a map of initial, max and factor",
                 {"initial", "max", "factor"});
-  if (auto f = map.Get("initial")) Assign(PositiveDuration(*f), backoff.initial);
+  if (auto f = map.Get("initial")) Assign(f->PositiveDuration(), backoff.initial);
   if (auto f = map.Get("factor")) {
     Assign(f->Number(1.0, std::numeric_limits<double>::infinity()),
            backoff.factor);
@@ -192,7 +184,7 @@ void ReadStartLimit(const Field& field, StartLimit& limit) {
     std::optional<int64_t> burst = f->Integer(1, 1000000);
     if (burst) limit.burst = static_cast<int>(*burst);
   }
-  if (auto f = map.Get("interval")) Assign(PositiveDuration(*f), limit.interval);
+  if (auto f = map.Get("interval")) Assign(f->PositiveDuration(), limit.interval);
 }
 
 void ReadStop(const Field& field, StopSpec& stop) {
@@ -292,22 +284,16 @@ std::optional<UnitRead> ReadUnit(const std::string& file, std::string name,
                absl::StrCat("expected a file name that is ", kUnitNameExpectation,
                             ", got ", QuoteForMessage(name)));
   }
-  std::optional<YAML::Node> root = ParseFile(file, errors);
-  if (!root) return std::nullopt;
-  Field root_field = RootField(*root, file, errors);
-  ExpectMapRoot(root_field, "a map of unit settings");
+  std::optional<MapFields> map = ReadRootMap(
+      file, "a map of unit settings",
+      {"exec", "shell", "env", "cwd", "user", "group", "type", "pidfile",
+       "restart", "backoff", "start_limit", "stop", "after", "attach", "watch"},
+      errors);
+  if (!map) return std::nullopt;
   UnitRead read;
   read.unit.name = std::move(name);
   read.unit.source_path = file;
-  if (root->IsMap()) {
-    MapFields map(root_field, "a map of unit settings",
-                  {"exec", "shell", "env", "cwd", "user", "group", "type",
-                   "pidfile", "restart", "backoff", "start_limit", "stop",
-                   "after", "attach", "watch"});
-    ReadUnitBody(map, options, read);
-  } else if (!root->IsNull()) {
-    root_field.Expected("a map of unit settings");
-  }
+  ReadUnitBody(*map, options, read);
   if (errors.size() != errors_before) return std::nullopt;
   return read;
 }
@@ -352,46 +338,49 @@ std::string ResolveUnitsDir(const std::string& main_path,
   return text.empty() ? "." : text;
 }
 
-// Also returns the units_dir field, to blame for an unreadable directory.
-std::optional<MainConfig> ReadMain(const std::string& file, ErrorList& errors,
-                                   std::optional<Field>& units_dir_field) {
-  errors.NoteFile(file);
-  size_t errors_before = errors.size();
-  std::optional<YAML::Node> root = ParseFile(file, errors);
-  if (!root) return std::nullopt;
-  Field root_field = RootField(*root, file, errors);
-  ExpectMapRoot(root_field, "a map of vigild settings");
+struct MainRead {
   MainConfig config;
+  // Where units_dir was set, to blame if the directory cannot be read.
+  std::optional<Field> units_dir_field;
+  bool units_dir_ok = true;
+};
+
+// The main file, read as far as it can be: nullopt only if it is not a map.
+// Its other errors do not stop the units from being read and checked too.
+std::optional<MainRead> ReadMain(const std::string& file, ErrorList& errors) {
+  errors.NoteFile(file);
+  std::optional<MapFields> map = ReadRootMap(
+      file, "a map of vigild settings",
+      {"control_socket", "control_socket_mode", "cgroup_root", "log_level",
+       "units_dir"},
+      errors);
+  if (!map) return std::nullopt;
+  MainRead read;
+  MainConfig& config = read.config;
   config.source_path = file;
-  if (!root->IsNull()) {
-    MapFields map(root_field, "a map of vigild settings",
-                  {"control_socket", "control_socket_mode", "cgroup_root",
-                   "log_level", "units_dir"});
-    if (auto f = map.Get("control_socket")) {
-      Assign(f->AbsolutePath(), config.control_socket);
-    }
-    if (auto f = map.Get("control_socket_mode")) {
-      Assign(ReadMode(*f), config.control_socket_mode);
-    }
-    if (auto f = map.Get("cgroup_root")) {
-      if (f->node().IsScalar() && f->node().Scalar() == "auto") {
-        config.cgroup_root = "auto";
-      } else if (f->node().IsScalar() && absl::StartsWith(f->node().Scalar(), "/")) {
-        config.cgroup_root = f->node().Scalar();
-      } else {
-        f->Expected("auto or an absolute path");
-      }
-    }
-    if (auto f = map.Get("log_level")) Assign(ReadLogLevel(*f), config.log_level);
-    units_dir_field = map.Get("units_dir");
-    if (units_dir_field) {
-      if (std::optional<std::string> dir = units_dir_field->String()) {
-        config.units_dir = ResolveUnitsDir(file, *dir);
-      }
+  if (auto f = map->Get("control_socket")) {
+    Assign(f->AbsolutePath(), config.control_socket);
+  }
+  if (auto f = map->Get("control_socket_mode")) {
+    Assign(ReadMode(*f), config.control_socket_mode);
+  }
+  if (auto f = map->Get("cgroup_root")) {
+    const YAML::Node& node = f->node();
+    if (node.IsScalar() &&
+        (node.Scalar() == "auto" || absl::StartsWith(node.Scalar(), "/"))) {
+      config.cgroup_root = node.Scalar();
+    } else {
+      f->Expected("auto or an absolute path");
     }
   }
-  if (errors.size() != errors_before) return std::nullopt;
-  return config;
+  if (auto f = map->Get("log_level")) Assign(ReadLogLevel(*f), config.log_level);
+  read.units_dir_field = map->Get("units_dir");
+  if (read.units_dir_field) {
+    std::optional<std::string> dir = read.units_dir_field->String();
+    read.units_dir_ok = dir.has_value();
+    if (dir) config.units_dir = ResolveUnitsDir(file, *dir);
+  }
+  return read;
 }
 
 // Unit files in `dir` by unit name, or nullopt after recording why not.
@@ -483,14 +472,13 @@ void CheckOrdering(const std::vector<UnitRead>& units,
 absl::StatusOr<Config> LoadConfig(const std::string& main_path,
                                   const LoadOptions& options) {
   ErrorList errors;
-  std::optional<Field> units_dir_field;
-  std::optional<MainConfig> main = ReadMain(main_path, errors, units_dir_field);
-  if (!main) return errors.ToStatus();
-  Field blame_dir = units_dir_field.value_or(
-      RootField(YAML::Node(), main_path, errors).Child(
-          YAML::Node(), YAML::Mark::null_mark(), "units_dir"));
+  std::optional<MainRead> main = ReadMain(main_path, errors);
+  if (!main || !main->units_dir_ok) return errors.ToStatus();
+  Field blame_dir = main->units_dir_field.value_or(
+      Field(YAML::Node(), YAML::Mark::null_mark(), "units_dir",
+            std::make_shared<const Source>(Source{main_path, &errors})));
   std::optional<std::map<std::string, std::string>> unit_files =
-      ListUnitFiles(main->units_dir, blame_dir, errors);
+      ListUnitFiles(main->config.units_dir, blame_dir, errors);
   if (!unit_files) return errors.ToStatus();
 
   std::vector<UnitRead> units;
@@ -502,7 +490,7 @@ absl::StatusOr<Config> LoadConfig(const std::string& main_path,
   CheckOrdering(units, *unit_files);
   if (!errors.empty()) return errors.ToStatus();
   Config config;
-  config.main = *std::move(main);
+  config.main = std::move(main->config);
   for (UnitRead& read : units) config.units.push_back(std::move(read.unit));
   return config;
 }

@@ -712,7 +712,8 @@ TEST_F(LoaderTest, AfterCycleIsReportedWhereItCloses) {
 }
 
 TEST_F(LoaderTest, EveryErrorInEveryFileIsReported) {
-  Write("vigil.yaml", "units_dir: units\nlog_level: info\n");
+  // An error in the main file does not stop the units from being checked.
+  Write("vigil.yaml", "units_dir: units\nlog_level: loud\n");
   // Two errors; the one on line 3 is found first (unknown keys are), yet the
   // report reads top to bottom.
   Write("units/a.yaml", "exec: /bin/true\nrestart: always\nbogus: 1\n");
@@ -726,6 +727,8 @@ TEST_F(LoaderTest, EveryErrorInEveryFileIsReported) {
   EXPECT_THAT(
       ErrorLines(config.status()),
       ElementsAre(
+          "vigil.yaml:2:1: log_level: expected one of debug, info, warning, "
+          "error, got \"loud\"",
           "units/a.yaml:1:1: exec: expected a list of strings (exec runs no "
           "shell; add shell: true to run a command line), got \"/bin/true\"",
           absl::StrCat("units/a.yaml:3:1: bogus: expected a key among ",

@@ -25,25 +25,6 @@ constexpr milliseconds kMinPsiWindow{500};
 constexpr milliseconds kMaxPsiWindow{10000};
 constexpr milliseconds kUnprivilegedPsiGranule{2000};
 
-template <typename T>
-void Assign(std::optional<T> value, T& out) {
-  if (value) out = *std::move(value);
-}
-
-template <typename T>
-void Assign(std::optional<T> value, std::optional<T>& out) {
-  if (value) out = std::move(value);
-}
-
-std::optional<milliseconds> PositiveDuration(const Field& field) {
-  std::optional<milliseconds> duration = field.Duration();
-  if (duration && duration->count() == 0) {
-    field.Expected("a duration above 0");
-    return std::nullopt;
-  }
-  return duration;
-}
-
 // An action without arguments takes nothing after its key: `- restart:`.
 void RequireNoArgument(const Field& field, absl::string_view action) {
   if (!field.node().IsNull()) {
@@ -52,6 +33,7 @@ void RequireNoArgument(const Field& field, absl::string_view action) {
 }
 
 std::optional<Action> ReadActionMap(const Field& item) {
+  // In ActionKind's order.
   static const std::vector<absl::string_view> kKinds = {
       "signal", "restart", "stop", "freeze", "exec", "log"};
   MapFields map(item, kActionExpectation,
@@ -91,7 +73,7 @@ std::optional<Action> ReadActionMap(const Field& item) {
     }
   }
   if (std::optional<Field> rate_limit = map.Get("rate_limit")) {
-    Assign(PositiveDuration(*rate_limit), action.rate_limit);
+    Assign(rate_limit->PositiveDuration(), action.rate_limit);
   }
   return action;
 }
@@ -111,6 +93,18 @@ std::optional<Action> ReadAction(const Field& item) {
   }
   item.Expected(kActionExpectation);
   return std::nullopt;
+}
+
+Actions ReadActions(const Field& actions) {
+  Actions read;
+  std::optional<std::vector<Field>> items = actions.Items("a list of actions");
+  if (!items) return read;
+  for (const Field& item : *items) {
+    if (std::optional<Action> action = ReadAction(item)) {
+      read.push_back(*std::move(action));
+    }
+  }
+  return read;
 }
 
 // `on:` — a map from each event the watch produces to its actions.
@@ -310,7 +304,7 @@ std::optional<PressureTrigger> ReadTrigger(const Field& field,
   }
   PressureTrigger trigger;
   std::optional<milliseconds> stall;
-  if (some || full) stall = PositiveDuration(some ? *some : *full);
+  if (some || full) stall = (some ? *some : *full).PositiveDuration();
   trigger.kind = full && !some ? PressureKind::kFull : PressureKind::kSome;
   std::optional<milliseconds> window;
   if (std::optional<Field> window_field =
@@ -352,7 +346,7 @@ CpuTimeWatch ReadCpuTime(const Field& field) {
   CpuTimeWatch watch;
   MapFields map(field, "a map like {limit: 1h}", {"limit", "on"});
   if (std::optional<Field> limit = map.Require("limit", "a duration like 1h")) {
-    Assign(PositiveDuration(*limit), watch.limit);
+    Assign(limit->PositiveDuration(), watch.limit);
   }
   if (std::optional<Field> on = map.Get("on")) {
     ReadOn(*on, {{"exceeded", &watch.on.exceeded}});
@@ -365,7 +359,7 @@ RunawayWatch ReadRunaway(const Field& field) {
   MapFields map(field, "a map like {soft: 5s, hard: 10s}",
                 {"soft", "hard", "soft_signal", "hard_signal", "on"});
   if (std::optional<Field> soft = map.Require("soft", "a duration like 5s")) {
-    Assign(PositiveDuration(*soft), watch.soft);
+    Assign(soft->PositiveDuration(), watch.soft);
   }
   if (std::optional<Field> hard = map.Get("hard")) {
     std::optional<milliseconds> duration = hard->Duration();
@@ -391,18 +385,6 @@ RunawayWatch ReadRunaway(const Field& field) {
 }
 
 }  // namespace
-
-Actions ReadActions(const Field& actions) {
-  Actions read;
-  std::optional<std::vector<Field>> items = actions.Items("a list of actions");
-  if (!items) return read;
-  for (const Field& item : *items) {
-    if (std::optional<Action> action = ReadAction(item)) {
-      read.push_back(*std::move(action));
-    }
-  }
-  return read;
-}
 
 WatchSpec ReadWatch(const Field& field, const LoadOptions& options) {
   WatchSpec watch;

@@ -12,9 +12,6 @@ namespace vigil::config {
 // Best effort: the result is meaningful only if no error was recorded.
 WatchSpec ReadWatch(const Field& watch, const LoadOptions& options);
 
-// One list of actions, e.g. the value of `on.high`. Also used by tests.
-Actions ReadActions(const Field& actions);
-
 }  // namespace vigil::config
 
 #endif  // VIGIL_CONFIG_WATCH_READER_H_

@@ -190,6 +190,15 @@ std::optional<std::chrono::milliseconds> Field::Duration() const {
   return *duration;
 }
 
+std::optional<std::chrono::milliseconds> Field::PositiveDuration() const {
+  std::optional<std::chrono::milliseconds> duration = Duration();
+  if (duration && duration->count() == 0) {
+    Expected("a duration above 0");
+    return std::nullopt;
+  }
+  return duration;
+}
+
 std::optional<uint64_t> Field::Size() const {
   std::optional<std::string> text = Scalar(kSizeExpectation);
   if (!text) return std::nullopt;

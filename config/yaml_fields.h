@@ -93,6 +93,7 @@ class Field {
   std::optional<int64_t> Integer(int64_t min, int64_t max) const;
   std::optional<double> Number(double min, double max) const;
   std::optional<std::chrono::milliseconds> Duration() const;
+  std::optional<std::chrono::milliseconds> PositiveDuration() const;
   std::optional<uint64_t> Size() const;
   std::optional<int> Signal() const;
   // A non-empty list of non-empty strings: an argv.
@@ -138,6 +139,17 @@ class MapFields {
   // The first occurrence of each allowed key present, by key.
   std::vector<std::pair<std::string, Field>> known_;
 };
+
+// Stores what a reader returned, if it returned anything: the readers have
+// already recorded why when they did not.
+template <typename T>
+void Assign(std::optional<T> value, T& out) {
+  if (value) out = *std::move(value);
+}
+template <typename T>
+void Assign(std::optional<T> value, std::optional<T>& out) {
+  if (value) out = std::move(value);
+}
 
 // What a node is, for "got ...": a quoted scalar, "a list", "a map" or
 // "nothing".
