@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <utility>
 
@@ -82,6 +84,21 @@ std::vector<pid_t> WaitForThreads(pid_t pid, size_t count) {
     if (tids.size() >= count) {
       std::sort(tids.begin(), tids.end());
       return tids;
+    }
+    usleep(1000);
+  }
+}
+
+void WaitUntilSleeping(pid_t pid) {
+  std::string path = absl::StrCat("/proc/", pid, "/stat");
+  for (;;) {
+    std::ifstream stat(path);
+    std::string text((std::istreambuf_iterator<char>(stat)),
+                     std::istreambuf_iterator<char>());
+    size_t paren = text.rfind(')');
+    if (paren != std::string::npos && paren + 2 < text.size() &&
+        text[paren + 2] == 'S') {
+      return;
     }
     usleep(1000);
   }

@@ -40,6 +40,9 @@ absl::Duration ThreadCpuTime();
 // Thread ids of `pid` from /proc, sorted; waits until there are `count`.
 std::vector<pid_t> WaitForThreads(pid_t pid, size_t count);
 
+// Waits until thread `pid` is asleep (state S in /proc/<pid>/stat).
+void WaitUntilSleeping(pid_t pid);
+
 // Sum of utime+stime of `pid` from its CPU clock; nullopt if gone.
 std::optional<absl::Duration> ProcessCpuTime(pid_t pid);
 
