@@ -60,8 +60,9 @@ TEST(CpuTimeTimerTest, FiresAfterTheRequestedCpuTimeOfASpinningProcess) {
   ASSERT_TRUE(at_fire.ok());
   EXPECT_GE(*at_fire - *start, absl::Milliseconds(100));
   // Expiry is checked at the scheduler tick; the child keeps running on the
-  // other core while this thread wakes. 50 ms is generous.
-  EXPECT_LT(*at_fire - *start, absl::Milliseconds(150));
+  // other core while this thread wakes, which on a busy host can take tens
+  // of ms. The precision bound is maze_integration_test's business.
+  EXPECT_LT(*at_fire - *start, absl::Milliseconds(200));
 }
 
 TEST(CpuTimeTimerTest, ASleepingProcessNeverFires) {
