@@ -21,6 +21,7 @@
 #include "absl/time/time.h"
 #include "common/status_macros.h"
 #include "config/loader.h"
+#include "supervisor/watch/psi_trigger.h"
 
 namespace vigil {
 
@@ -82,18 +83,6 @@ struct Supervisor::Unit {
 
 namespace {
 
-bool HasCapSysResource() {
-  auto status = ReadFileToString("/proc/self/status");
-  if (!status.ok()) return false;
-  for (absl::string_view line : absl::StrSplit(*status, '\n')) {
-    if (!absl::ConsumePrefix(&line, "CapEff:")) continue;
-    uint64_t caps = 0;
-    if (!absl::SimpleHexAtoi(absl::StripAsciiWhitespace(line), &caps)) return false;
-    return caps & (1ull << 24);  // CAP_SYS_RESOURCE
-  }
-  return false;
-}
-
 // `after:` orders starts: a unit starts after the units it names.
 std::vector<std::string> StartOrder(const std::vector<config::UnitConfig>& units) {
   std::map<std::string, const config::UnitConfig*> by_name;
@@ -126,7 +115,6 @@ absl::StatusOr<std::unique_ptr<Supervisor>> Supervisor::Create(
 
 absl::Status Supervisor::Init() {
   log_.set_level(config_.main.log_level);
-  cap_sys_resource_ = HasCapSysResource();
   ASSIGN_OR_RETURN(loop_, EventLoop::Create(options_.backend, &loop_fallback_reason_));
   ASSIGN_OR_RETURN(timers_, TimerQueue::Create(*loop_));
   // As PID 1 (in a container) orphans are re-parented to vigild: reap them.
@@ -174,8 +162,8 @@ json::Value Supervisor::Capabilities() const {
                               ? "cgroup v2 pids.events"
                               : "per-process /proc/<pid>/task (no cgroup v2 pids controller)");
   caps.Set("psi", access("/proc/pressure/cpu", R_OK) == 0);
-  caps.Set("cap_sys_resource", cap_sys_resource_);
-  caps.Set("psi_window_rule", cap_sys_resource_
+  caps.Set("cap_sys_resource", watch::HasCapSysResource());
+  caps.Set("psi_window_rule", watch::HasCapSysResource()
                                   ? "any window from 500ms to 10s"
                                   : "windows must be multiples of 2s (no CAP_SYS_RESOURCE)");
   return caps;
@@ -206,6 +194,7 @@ void Supervisor::RemoveUnit(const std::string& name) {
   if (it == units_.end()) return;
   Unit& unit = *it->second;
   if (unit.main_watch) loop_->Remove(unit.main_watch);
+  if (unit.main) NotifyMainGone(unit, unit.main->pid());
   loop_->Remove(unit.cgroup_watch);
   timers_->Cancel(unit.timer);
   if (CgroupPopulated(unit)) (void)unit.cgroup->Kill();
@@ -337,6 +326,20 @@ void Supervisor::WatchMain(Unit& unit, PidfdSource main) {
   Unit* raw = &unit;
   auto watch = loop_->Add(fd, POLLIN, [this, raw](uint32_t) { OnMainExit(*raw); });
   unit.main_watch = watch.ok() ? *watch : 0;
+  NotifyMainStarted(unit);
+}
+
+void Supervisor::NotifyMainStarted(const Unit& unit) {
+  UnitListener::UnitProcess process{unit.config, unit.main->pid(), unit.cgroup->path()};
+  for (UnitListener* listener : listeners_) listener->OnMainStarted(process);
+}
+
+void Supervisor::NotifyMainGone(const Unit& unit, int pid) {
+  for (UnitListener* listener : listeners_) listener->OnMainGone(unit.config.name, pid);
+}
+
+void Supervisor::RegisterCommand(const std::string& cmd, ControlServer::Handler handler) {
+  commands_[cmd] = std::move(handler);
 }
 
 void Supervisor::CaptureOutput(Unit& unit, int read_fd, const char* stream, int pid) {
@@ -379,6 +382,7 @@ void Supervisor::OnMainExit(Unit& unit) {
   loop_->Remove(unit.main_watch);
   unit.main_watch = 0;
   unit.main.reset();
+  NotifyMainGone(unit, pid);
   unit.last_exit = status;
   unit.last_exit_time = absl::Now();
   Publish({.unit = unit.config.name, .pid = pid, .kind = "exit",
@@ -604,7 +608,8 @@ void Supervisor::MaybeFinishShutdown() {
 }
 
 absl::Status Supervisor::Reload() {
-  auto loaded = config::LoadConfig(options_.config_path);
+  auto loaded = config::LoadConfig(
+      options_.config_path, {.psi_window_needs_2s_multiple = !watch::HasCapSysResource()});
   if (!loaded.ok()) return loaded.status();
   config::Config next = *std::move(loaded);
   log_.set_level(next.main.log_level);
@@ -694,10 +699,15 @@ json::Value Supervisor::HandleRequest(const json::Value& request) {
     reply.Set("ok", true);
     return reply;
   }
+  if (auto extension = commands_.find(*cmd); extension != commands_.end()) {
+    return extension->second(request);
+  }
   if (*cmd != "start" && *cmd != "stop" && *cmd != "restart") {
+    std::vector<std::string> known = {"status", "start",  "stop",        "restart",
+                                      "reload", "events", "capabilities"};
+    for (const auto& [name, handler] : commands_) known.push_back(name);
     return fail(absl::StrCat("field \"cmd\": unknown command \"", *cmd,
-                             "\"; expected one of status, start, stop, restart, reload, "
-                             "events, capabilities"));
+                             "\"; expected one of ", absl::StrJoin(known, ", ")));
   }
   auto name = json::GetString(request, "unit");
   if (!name.ok()) return fail(std::string(name.status().message()));

@@ -34,6 +34,21 @@ namespace vigil {
 enum class UnitState { kStarting, kRunning, kStopping, kExited, kBackoff, kFailed };
 const char* UnitStateName(UnitState state);
 
+// Told about units' main processes as they come and go, so that per-unit
+// watches (resources, MAZE, rlimit-events) can follow them.
+class UnitListener {
+ public:
+  struct UnitProcess {
+    const config::UnitConfig& config;
+    int pid;                   // the main process
+    std::string cgroup_path;   // the unit's cgroup directory
+  };
+  virtual ~UnitListener() = default;
+  virtual void OnMainStarted(const UnitProcess& unit) = 0;
+  // The main process is gone (exited, or the unit stopped or was removed).
+  virtual void OnMainGone(const std::string& unit, int pid) = 0;
+};
+
 class Supervisor {
  public:
   struct Options {
@@ -52,6 +67,15 @@ class Supervisor {
   // What vigild found and which mechanisms it uses: printed at startup and
   // returned by the "capabilities" request.
   json::Value Capabilities() const;
+
+  // For services that plug into vigild (they register fds with the loop,
+  // publish events and answer their own control commands).
+  EventLoop& loop() { return *loop_; }
+  void Publish(Event event);
+  // `handler` answers requests whose "cmd" is `cmd`; it must not be one of
+  // the built-in commands.
+  void RegisterCommand(const std::string& cmd, ControlServer::Handler handler);
+  void AddUnitListener(UnitListener* listener) { listeners_.push_back(listener); }
 
  private:
   struct OutputPipe;
@@ -90,7 +114,8 @@ class Supervisor {
   // Control socket.
   json::Value HandleRequest(const json::Value& request);
   json::Value UnitStatus(const Unit& unit) const;
-  void Publish(Event event);
+  void NotifyMainStarted(const Unit& unit);
+  void NotifyMainGone(const Unit& unit, int pid);
 
   Options options_;
   config::Config config_;
@@ -104,9 +129,10 @@ class Supervisor {
   std::unique_ptr<ControlServer> control_;
   std::map<std::string, std::unique_ptr<Unit>> units_;
   std::list<std::unique_ptr<OutputPipe>> pipes_;
+  std::map<std::string, ControlServer::Handler> commands_;
+  std::vector<UnitListener*> listeners_;
   bool shutting_down_ = false;
   bool done_ = false;
-  bool cap_sys_resource_ = false;
 };
 
 }  // namespace vigil

@@ -8,6 +8,7 @@
 
 #include "config/loader.h"
 #include "supervisor/supervisor.h"
+#include "supervisor/watch/psi_trigger.h"
 
 namespace {
 
@@ -56,7 +57,9 @@ int main(int argc, char** argv) {
       return Usage("unknown argument \"" + arg + "\"");
     }
   }
-  auto config = vigil::config::LoadConfig(options.config_path);
+  auto config = vigil::config::LoadConfig(
+      options.config_path,
+      {.psi_window_needs_2s_multiple = !vigil::watch::HasCapSysResource()});
   if (!config.ok()) {
     std::cerr << config.status().message() << "\n";
     return 1;

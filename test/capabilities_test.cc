@@ -1,0 +1,79 @@
+// vigild's start-up capability report must match the kernel it runs on: the
+// hybrid host (cgroup2 at /sys/fs/cgroup/unified without memory or pids) and
+// the VM (pure cgroup v2, every controller). A regression in detection fails
+// here in one place or the other.
+#include <cstdlib>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "test/vigild_harness.h"
+
+namespace vigil::testing {
+namespace {
+
+bool InVm() {
+  const char* v = getenv("VIGIL_IN_VM");
+  return v != nullptr && std::string(v) == "1";
+}
+
+std::vector<std::string> Strings(const json::Value* array) {
+  std::vector<std::string> out;
+  if (array == nullptr || !array->IsArray()) return out;
+  for (const auto& v : array->AsArray()) out.push_back(v.AsString());
+  return out;
+}
+
+bool Contains(const std::vector<std::string>& list, const std::string& item) {
+  return std::find(list.begin(), list.end(), item) != list.end();
+}
+
+TEST(CapabilitiesTest, ReportMatchesTheKernel) {
+  VigildHarness vigild;
+  vigild.WriteUnit("probe", "exec: [/bin/sleep, infinity]\n");
+  ASSERT_TRUE(vigild.Start().ok());
+  auto reply = vigild.Request("capabilities");
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  const json::Value* caps = reply->Find("capabilities");
+  ASSERT_NE(caps, nullptr) << json::Serialize(*reply);
+  std::vector<std::string> controllers = Strings(caps->Find("unit_controllers"));
+  EXPECT_EQ(EventField(*caps, "event_loop"), "io_uring");
+  EXPECT_EQ(EventField(*caps, "spawn"), "clone3(CLONE_PIDFD|CLONE_INTO_CGROUP)");
+  EXPECT_EQ(EventField(*caps, "psi"), "true");
+  if (InVm()) {
+    EXPECT_EQ(EventField(*caps, "cgroup_layout"), "unified");
+    EXPECT_EQ(EventField(*caps, "cgroup_mount"), "/sys/fs/cgroup");
+    for (const char* c : {"cpu", "io", "memory", "pids"}) {
+      EXPECT_TRUE(Contains(controllers, c)) << c << " not enabled for units";
+    }
+    EXPECT_EQ(EventField(*caps, "memory_watch"), "cgroup v2 memory.events");
+    EXPECT_EQ(EventField(*caps, "tasks_watch"), "cgroup v2 pids.events");
+  } else {
+    EXPECT_EQ(EventField(*caps, "cgroup_layout"), "hybrid");
+    EXPECT_EQ(EventField(*caps, "cgroup_mount"), "/sys/fs/cgroup/unified");
+    EXPECT_FALSE(Contains(controllers, "memory"));
+    EXPECT_FALSE(Contains(controllers, "pids"));
+    EXPECT_EQ(EventField(*caps, "memory_watch"),
+              "per-process /proc/<pid>/status (no cgroup v2 memory controller)");
+    EXPECT_EQ(EventField(*caps, "cap_sys_resource"), "false");
+  }
+  // The same report is in the log, line by line.
+  std::string log = vigild.ReadLog();
+  EXPECT_NE(log.find("capability cgroup_layout: " + EventField(*caps, "cgroup_layout")),
+            std::string::npos);
+}
+
+// On pure v2 a unit's cgroup has the controllers' files; vigild enabled them.
+TEST(CapabilitiesTest, UnitCgroupsHaveMemoryAndPidsOnPureV2) {
+  if (!InVm()) GTEST_SKIP() << "needs the cgroup v2 memory and pids controllers (hybrid host)";
+  VigildHarness vigild;
+  vigild.WriteUnit("probe", "exec: [/bin/sleep, infinity]\n");
+  ASSERT_TRUE(vigild.Start().ok());
+  ASSERT_TRUE(vigild.WaitForState("probe", "running").ok());
+  std::string unit = vigild.cgroup_root() + "/units/probe";
+  for (const char* file : {"/memory.max", "/memory.events", "/pids.max", "/pids.events"}) {
+    EXPECT_EQ(access((unit + file).c_str(), F_OK), 0) << unit << file;
+  }
+}
+
+}  // namespace
+}  // namespace vigil::testing

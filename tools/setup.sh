@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs every Debian package vigil needs to build, run and test.
+# Idempotent: does nothing when everything is already installed.
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  bazel-bootstrap bazel-rules-java bazel-platforms g++ pkg-config
+  liburing-dev libyaml-cpp-dev libabsl-dev libgtest-dev libgmock-dev
+  # tests: the VM harness (full cgroup v2 kernel), the summary, the golden
+  # comparison against the real check_procs
+  qemu-system-x86 linux-image-amd64 busybox-static cpio python3
+  monitoring-plugins-basic procps
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+if [[ $(id -u) -ne 0 ]]; then
+  echo "setup: these packages are missing and installing them needs root: ${missing[*]}" >&2
+  exit 1
+fi
+echo "setup: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >&2
+apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
