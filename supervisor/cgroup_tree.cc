@@ -196,26 +196,29 @@ absl::StatusOr<std::unique_ptr<CgroupTree>> CgroupTree::Setup(
   RETURN_IF_ERROR(WriteStringToFile(root + "/vigild/cgroup.procs",
                                     std::to_string(getpid())));
   // Controllers must flow down: the root's parent, the root, then units/.
-  (void)tree->EnableControllers(Parent(root));
-  (void)tree->EnableControllers(root);
-  (void)tree->EnableControllers(root + "/units");
+  tree->EnableControllers(Parent(root));
+  tree->enabled_in_root_ = tree->EnableControllers(root);
+  tree->EnableControllers(root + "/units");
   auto enabled = ReadFileToString(root + "/units/cgroup.subtree_control");
   if (enabled.ok()) tree->unit_controllers_ = SplitWords(*enabled);
   return tree;
 }
 
-absl::Status CgroupTree::EnableControllers(const std::string& dir) {
-  ASSIGN_OR_RETURN(std::string available,
-                   ReadFileToString(dir + "/cgroup.controllers"));
-  std::vector<std::string> have = SplitWords(available);
-  absl::Status result;
+std::vector<std::string> CgroupTree::EnableControllers(const std::string& dir) {
+  std::vector<std::string> turned_on;
+  auto available = ReadFileToString(dir + "/cgroup.controllers");
+  auto already = ReadFileToString(dir + "/cgroup.subtree_control");
+  if (!available.ok() || !already.ok()) return turned_on;
+  std::vector<std::string> have = SplitWords(*available);
+  std::vector<std::string> on = SplitWords(*already);
   for (const char* controller : kWantedControllers) {
     if (std::find(have.begin(), have.end(), controller) == have.end()) continue;
-    absl::Status s = WriteStringToFile(dir + "/cgroup.subtree_control",
-                                       absl::StrCat("+", controller));
-    if (!s.ok()) result = s;
+    if (std::find(on.begin(), on.end(), controller) != on.end()) continue;
+    if (WriteStringToFile(dir + "/cgroup.subtree_control", absl::StrCat("+", controller)).ok()) {
+      turned_on.push_back(controller);
+    }
   }
-  return result;
+  return turned_on;
 }
 
 bool CgroupTree::UnitsHave(const std::string& controller) const {
@@ -237,8 +240,13 @@ absl::Status CgroupTree::RemoveUnit(const std::string& name) {
 }
 
 CgroupTree::~CgroupTree() {
-  (void)WriteStringToFile(origin_ + "/cgroup.procs", std::to_string(getpid()));
   rmdir((root_ + "/units").c_str());
+  // A cgroup with controllers in subtree_control cannot take processes back
+  // (no-internal-processes rule): undo what Setup turned on first.
+  for (const std::string& controller : enabled_in_root_) {
+    (void)WriteStringToFile(root_ + "/cgroup.subtree_control", "-" + controller);
+  }
+  (void)WriteStringToFile(origin_ + "/cgroup.procs", std::to_string(getpid()));
   rmdir((root_ + "/vigild").c_str());
   if (created_root_) rmdir(root_.c_str());
 }

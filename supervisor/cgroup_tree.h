@@ -88,12 +88,14 @@ class CgroupTree {
 
  private:
   CgroupTree() = default;
-  absl::Status EnableControllers(const std::string& dir);
+  // Returns the controllers this call turned on in `dir`.
+  std::vector<std::string> EnableControllers(const std::string& dir);
 
   CgroupHostInfo host_;
   std::string root_;
   std::string origin_;  // absolute path of vigild's cgroup before Setup
   bool created_root_ = false;
+  std::vector<std::string> enabled_in_root_;  // turned off again on exit
   std::vector<std::string> unit_controllers_;
 };
 

@@ -2,7 +2,13 @@
 // hybrid host (cgroup2 at /sys/fs/cgroup/unified without memory or pids) and
 // the VM (pure cgroup v2, every controller). A regression in detection fails
 // here in one place or the other.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <string>
 
 #include "gtest/gtest.h"
@@ -73,6 +79,41 @@ TEST(CapabilitiesTest, UnitCgroupsHaveMemoryAndPidsOnPureV2) {
   for (const char* file : {"/memory.max", "/memory.events", "/pids.max", "/pids.events"}) {
     EXPECT_EQ(access((unit + file).c_str(), F_OK), 0) << unit << file;
   }
+}
+
+// cgroup_root: auto inside a writable cgroup of its own (systemd's
+// Delegate=yes, a container) uses that subtree, leaf for vigild included, and
+// leaves it as it found it.
+TEST(CapabilitiesTest, AutoRootUsesTheDelegatedSubtreeVigildStartsIn) {
+  std::string mount = InVm() ? "/sys/fs/cgroup" : "/sys/fs/cgroup/unified";
+  std::string delegated = mount + "/vigil-delegated-" + std::to_string(getpid());
+  ASSERT_EQ(mkdir(delegated.c_str(), 0755), 0);
+  {
+    VigildHarness vigild;
+    vigild.set_cgroup_root("auto");
+    vigild.set_start_cgroup(delegated);
+    vigild.WriteUnit("probe", "exec: [/bin/sleep, infinity]\n");
+    ASSERT_TRUE(vigild.Start().ok());
+    auto reply = vigild.Request("capabilities");
+    ASSERT_TRUE(reply.ok());
+    EXPECT_EQ(EventField(*reply->Find("capabilities"), "cgroup_root"), delegated);
+    ASSERT_TRUE(vigild.WaitForState("probe", "running").ok());
+    int pid = EventInt(*vigild.UnitStatus("probe"), "pid");
+    std::ifstream cgroup("/proc/" + std::to_string(pid) + "/cgroup");
+    std::string content((std::istreambuf_iterator<char>(cgroup)), {});
+    EXPECT_NE(content.find("/vigil-delegated-" + std::to_string(getpid()) + "/units/probe"),
+              std::string::npos)
+        << content;
+    std::ifstream self("/proc/" + std::to_string(vigild.pid()) + "/cgroup");
+    std::string own((std::istreambuf_iterator<char>(self)), {});
+    EXPECT_NE(own.find("/vigil-delegated-" + std::to_string(getpid()) + "/vigild"),
+              std::string::npos)
+        << own;
+    ASSERT_TRUE(vigild.Stop().ok());
+  }
+  // vigild moved back into the delegated cgroup, removed its own children and
+  // exited: the subtree is empty again and can be removed.
+  EXPECT_EQ(rmdir(delegated.c_str()), 0) << strerror(errno);
 }
 
 }  // namespace

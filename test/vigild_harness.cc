@@ -143,6 +143,11 @@ absl::Status VigildHarness::Start(std::vector<std::string> args, std::vector<std
   argv.insert(argv.end(), args.begin(), args.end());
   pid_ = fork();
   if (pid_ == 0) {
+    if (!start_cgroup_.empty()) {
+      int procs = open((start_cgroup_ + "/cgroup.procs").c_str(), O_WRONLY);
+      if (procs < 0 || write(procs, "0", 1) != 1) _exit(126);
+      close(procs);
+    }
     int log = open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     dup2(log, 1);
     dup2(log, 2);

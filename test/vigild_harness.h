@@ -49,6 +49,11 @@ class VigildHarness {
   void RemoveUnit(const std::string& name);
   // Extra lines for the main YAML file (before Start).
   void AddMainConfig(const std::string& yaml) { extra_main_ += yaml; }
+  // Sets cgroup_root in the main file ("auto" to let vigild choose).
+  void set_cgroup_root(const std::string& root) { cgroup_root_ = root; }
+  // vigild starts inside this cgroup (a delegated subtree, as under systemd
+  // Delegate=yes or in a container).
+  void set_start_cgroup(const std::string& dir) { start_cgroup_ = dir; }
 
   // Starts vigild with `args` and waits until its socket answers; also opens
   // an event subscription so no event after start-up is missed.
@@ -79,6 +84,7 @@ class VigildHarness {
   std::string cgroup_root_;
   std::string log_;
   std::string extra_main_;
+  std::string start_cgroup_;
   pid_t pid_ = -1;
   std::unique_ptr<ControlClient> events_;
   std::vector<json::Value> history_;
