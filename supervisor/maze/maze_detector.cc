@@ -11,6 +11,17 @@ absl::Duration Count(uint64_t run_ns, uint64_t baseline_run_ns) {
   return absl::Nanoseconds(run_ns - baseline_run_ns);
 }
 
+absl::Status ValidateLimits(MazeLimits limits) {
+  if (limits.soft <= absl::ZeroDuration() || limits.hard < limits.soft ||
+      limits.soft == absl::InfiniteDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "runaway limits: need 0 < soft <= hard, got soft ",
+        absl::FormatDuration(limits.soft), ", hard ",
+        absl::FormatDuration(limits.hard)));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 const char* MazeActionName(MazeAction action) {
@@ -27,13 +38,14 @@ const char* MazeActionName(MazeAction action) {
 
 absl::StatusOr<MazeDetector> MazeDetector::Create(MazeLimits limits,
                                                   WatchOrigin origin) {
-  if (limits.soft <= absl::ZeroDuration() || limits.hard < limits.soft) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "runaway limits: need 0 < soft <= hard, got soft ",
-        absl::FormatDuration(limits.soft), ", hard ",
-        absl::FormatDuration(limits.hard)));
-  }
+  if (absl::Status valid = ValidateLimits(limits); !valid.ok()) return valid;
   return MazeDetector(limits, origin);
+}
+
+absl::Status MazeDetector::SetLimits(MazeLimits limits) {
+  if (absl::Status valid = ValidateLimits(limits); !valid.ok()) return valid;
+  limits_ = limits;
+  return absl::OkStatus();
 }
 
 MazeDetector::TaskState MazeDetector::StartTask(const TaskSample& sample,
@@ -104,8 +116,10 @@ void MazeDetector::Decide(pid_t tid, TaskState& state,
 absl::Duration MazeDetector::Remaining(const TaskState& state) const {
   absl::Duration count = Count(state.run_ns, state.baseline_run_ns);
   if (!state.soft_sent) return limits_.soft - count;
-  if (!state.hard_sent) return limits_.hard - count;
-  // Both signals sent and the thread survived: nothing more is due until it
+  if (!state.hard_sent && limits_.hard != absl::InfiniteDuration()) {
+    return limits_.hard - count;
+  }
+  // Both signals sent (or no hard limit) and the thread survived: nothing more is due until it
   // blocks and runs a whole soft limit again, which is seen one soft limit
   // from now at the earliest.
   return limits_.soft;

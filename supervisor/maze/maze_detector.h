@@ -30,6 +30,7 @@ namespace vigil::maze {
 
 struct MazeLimits {
   absl::Duration soft;
+  // absl::InfiniteDuration(): no hard limit, only the soft signal is sent.
   absl::Duration hard;
 };
 
@@ -78,6 +79,10 @@ class MazeDetector {
   // InvalidArgument unless 0 < soft <= hard.
   static absl::StatusOr<MazeDetector> Create(MazeLimits limits,
                                              WatchOrigin origin);
+
+  // New limits for the next Observe(); counts and sent flags are kept, as
+  // MAZE did when an entry was written for an already watched task.
+  absl::Status SetLimits(MazeLimits limits);
 
   // Feeds one sample of every thread of the process (TaskSampler order).
   MazeVerdict Observe(const std::vector<TaskSample>& tasks);

@@ -266,6 +266,34 @@ TEST(MazeDetectorTest, RejectsLimitsOutOfOrder) {
   }
 }
 
+TEST(MazeDetectorTest, WithoutAHardLimitOnlyTheSoftSignalIsSent) {
+  FakeThreads threads;
+  MazeDetector detector = Detector(
+      WatchOrigin::kForked, {absl::Milliseconds(300), absl::InfiniteDuration()});
+  threads.Run(4, 310);
+  MazeVerdict verdict = detector.Observe(threads.Sample());
+  EXPECT_THAT(verdict.decisions, ElementsAre(Decision(4, MazeAction::kSoft, 310)));
+  EXPECT_THAT(verdict.next_check, Optional(absl::Milliseconds(300)));
+  threads.Run(4, 60'000);
+  EXPECT_THAT(detector.Observe(threads.Sample()).decisions, IsEmpty());
+}
+
+TEST(MazeDetectorTest, NewLimitsKeepTheCountAndApplyAtTheNextSample) {
+  FakeThreads threads;
+  MazeDetector detector = Detector(WatchOrigin::kForked);
+  threads.Run(6, 200);
+  EXPECT_THAT(detector.Observe(threads.Sample()).decisions, IsEmpty());
+  ASSERT_TRUE(
+      detector.SetLimits({absl::Milliseconds(100), absl::Milliseconds(250)}).ok());
+  threads.Run(6, 60);
+  EXPECT_THAT(detector.Observe(threads.Sample()).decisions,
+              ElementsAre(Decision(6, MazeAction::kSoft, 260),
+                          Decision(6, MazeAction::kHard, 260)));
+  EXPECT_EQ(detector.SetLimits({absl::Seconds(2), absl::Seconds(1)}).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(detector.limits().soft, absl::Milliseconds(100));
+}
+
 TEST(MazeDetectorTest, ActionNames) {
   EXPECT_STREQ(MazeActionName(MazeAction::kSoft), "soft");
   EXPECT_STREQ(MazeActionName(MazeAction::kHard), "hard");

@@ -1,12 +1,15 @@
 #include "supervisor/maze/proc_connector.h"
 
+#include <arpa/inet.h>
 #include <linux/cn_proc.h>
 #include <linux/connector.h>
+#include <linux/filter.h>
 #include <linux/netlink.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <optional>
 #include <utility>
@@ -82,7 +85,61 @@ void AppendEvents(const char* data, size_t size, std::vector<ProcEvent>& out) {
   }
 }
 
+// Each proc event is its own datagram: nlmsghdr, cn_msg, proc_event.
+constexpr uint32_t kEventOffset = NLMSG_LENGTH(0) + offsetof(cn_msg, data);
+constexpr uint32_t kWhatOffset = kEventOffset + offsetof(proc_event, what);
+constexpr uint32_t kForkOffset =
+    kEventOffset + offsetof(proc_event, event_data.fork);
+constexpr uint32_t kParentTgidOffset =
+    kForkOffset + offsetof(decltype(proc_event::event_data.fork), parent_tgid);
+constexpr uint32_t kChildPidOffset =
+    kForkOffset + offsetof(decltype(proc_event::event_data.fork), child_pid);
+constexpr uint32_t kChildTgidOffset =
+    kForkOffset + offsetof(decltype(proc_event::event_data.fork), child_tgid);
+constexpr uint32_t kAccept = 0xffffffff;
+constexpr uint32_t kDrop = 0;
+
+// Classic BPF loads words big-endian, so constants are compared in network
+// order. Jump offsets are 8-bit, so each parent gets its own accept.
+std::vector<sock_filter> ForkFilter(absl::Span<const pid_t> parents,
+                                    bool any_parent) {
+  std::vector<sock_filter> code = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kWhatOffset),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htonl(proc_event::PROC_EVENT_FORK), 1, 0),
+      BPF_STMT(BPF_RET | BPF_K, kDrop),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kChildPidOffset),
+      BPF_STMT(BPF_MISC | BPF_TAX, 0),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kChildTgidOffset),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_X, 0, 1, 0),
+      BPF_STMT(BPF_RET | BPF_K, kDrop),  // a new thread
+  };
+  if (any_parent) {
+    code.push_back(BPF_STMT(BPF_RET | BPF_K, kAccept));
+    return code;
+  }
+  code.push_back(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kParentTgidOffset));
+  for (pid_t parent : parents) {
+    code.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+                            htonl(static_cast<uint32_t>(parent)), 0, 1));
+    code.push_back(BPF_STMT(BPF_RET | BPF_K, kAccept));
+  }
+  code.push_back(BPF_STMT(BPF_RET | BPF_K, kDrop));
+  return code;
+}
+
 }  // namespace
+
+absl::Status ProcConnector::SetForkFilter(absl::Span<const pid_t> parents) {
+  std::vector<sock_filter> code =
+      ForkFilter(parents, parents.size() > kMaxFilteredParents);
+  sock_fprog program{static_cast<unsigned short>(code.size()), code.data()};
+  if (setsockopt(fd_, SOL_SOCKET, SO_ATTACH_FILTER, &program,
+                 sizeof(program)) != 0) {
+    return ErrnoStatus("attaching the fork filter to the proc connector socket",
+                       errno);
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<ProcConnector> ProcConnector::Subscribe() {
   int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 
 namespace vigil::maze {
 
@@ -53,6 +54,15 @@ class ProcConnector {
   ~ProcConnector();  // unsubscribes, then closes
 
   int fd() const { return fd_; }
+
+  // From now on delivers only fork events that create a new process (not a
+  // thread) whose parent process is one of `parents`: a classic BPF socket
+  // filter drops everything else in the kernel, so unrelated processes never
+  // wake the caller. An empty list drops every event. Beyond
+  // kMaxFilteredParents the filter passes every new process instead (the
+  // caller discards the unwatched ones). Replaces any earlier filter.
+  absl::Status SetForkFilter(absl::Span<const pid_t> parents);
+  static constexpr size_t kMaxFilteredParents = 2000;
 
   // Every fork, exec and exit event queued, without blocking, in order.
   absl::StatusOr<std::vector<ProcEvent>> Drain();

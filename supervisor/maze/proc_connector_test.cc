@@ -117,6 +117,56 @@ TEST(ProcConnectorTest, SeesExecAndThreadCreation) {
   EXPECT_TRUE(Has(events, ProcEvent::Kind::kExit, thread->pid, pid));
 }
 
+// The filter is what keeps vigild asleep while the rest of the host forks:
+// only new processes of the listed parents get through.
+TEST(ProcConnectorTest, TheForkFilterPassesOnlyNewProcessesOfListedParents) {
+  absl::StatusOr<ProcConnector> connector = ProcConnector::Subscribe();
+  if (absl::IsPermissionDenied(connector.status())) {
+    GTEST_SKIP() << "needs CAP_NET_ADMIN: " << connector.status();
+  }
+  ASSERT_TRUE(connector.ok()) << connector.status();
+  int go[2];
+  ASSERT_EQ(pipe(go), 0);
+  auto forker = [&] {
+    char byte;
+    read(go[0], &byte, 1);
+    pthread_t thread;
+    pthread_create(&thread, nullptr, [](void*) -> void* { return nullptr; },
+                   nullptr);
+    pthread_join(thread, nullptr);
+    pid_t child = fork();
+    if (child == 0) _exit(0);
+    waitpid(child, nullptr, 0);
+  };
+  Child listed(forker);
+  Child unlisted(forker);
+  ASSERT_TRUE(connector->SetForkFilter({listed.pid()}).ok());
+  ASSERT_TRUE(connector->Drain().ok());  // queued before the filter
+  ASSERT_EQ(write(go[1], "xx", 2), 2);
+  listed.Wait();
+  unlisted.Wait();
+  std::vector<ProcEvent> events =
+      CollectUntil(*connector, [](const std::vector<ProcEvent>& seen) {
+        return !seen.empty();
+      });
+  // Anything else would have been queued before the listed child's fork
+  // event was read; drain once more to be sure nothing else came.
+  absl::StatusOr<std::vector<ProcEvent>> rest = connector->Drain();
+  ASSERT_TRUE(rest.ok());
+  events.insert(events.end(), rest->begin(), rest->end());
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_TRUE(events[0].IsNewProcess());
+  EXPECT_EQ(events[0].parent_tgid, listed.pid());
+
+  ASSERT_TRUE(connector->SetForkFilter({}).ok());
+  Child silent([] {});
+  silent.Wait();
+  pollfd pfd{connector->fd(), POLLIN, 0};
+  EXPECT_EQ(poll(&pfd, 1, 200), 0) << "an empty filter drops everything";
+  close(go[0]);
+  close(go[1]);
+}
+
 TEST(ProcConnectorTest, NothingQueuedMeansAnEmptyDrain) {
   absl::StatusOr<ProcConnector> connector = ProcConnector::Subscribe();
   if (absl::IsPermissionDenied(connector.status())) {
