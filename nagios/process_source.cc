@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -144,7 +145,7 @@ KernelProcess PsChildStandIn(const KernelProcess& self, const PsClock& clock) {
   // What /bin/ps from procps-ng 4.0.2 measures of itself on Debian 12.
   ps.vsz_kib = 8548;
   ps.rss_kib = 4500;
-  ps.start_ticks = clock.uptime_seconds * clock.hertz;
+  ps.start_ticks = clock.boot_ticks;
   ps.comm = "ps";
   for (const char* arg :
        {"/bin/ps", "axwwo", "stat uid pid ppid vsz rss pcpu etime comm args"}) {
@@ -172,9 +173,14 @@ absl::StatusOr<PsClock> ReadPsClock(const std::string& proc_root) {
   auto uptime = ReadAll(proc_root + "/uptime");
   if (!uptime.ok()) return uptime.status();
   PsClock clock;
-  clock.uptime_seconds =
-      static_cast<unsigned long long>(std::strtod(uptime->c_str(), nullptr));
+  double seconds = 0;
+  if (std::sscanf(uptime->c_str(), "%lf", &seconds) != 1) {
+    return absl::DataLossError(
+        absl::StrCat(proc_root, "/uptime: no seconds field"));
+  }
   clock.hertz = static_cast<unsigned long>(sysconf(_SC_CLK_TCK));
+  clock.boot_ticks = static_cast<unsigned long long>(
+      seconds * static_cast<double>(clock.hertz));
   return clock;
 }
 

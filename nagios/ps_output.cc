@@ -47,9 +47,11 @@ std::string EscapeForCLocale(absl::string_view raw) {
   return out;
 }
 
-unsigned long long ElapsedSeconds(const KernelProcess& p, const PsClock& clock) {
-  const unsigned long long started = p.start_ticks / clock.hertz;
-  return clock.uptime_seconds >= started ? clock.uptime_seconds - started : 0;
+// procps 4.0.2 TIME_ELAPSED: a double, 0 unless positive.
+double ElapsedSeconds(const KernelProcess& p, const PsClock& clock) {
+  const double t = static_cast<double>(clock.boot_ticks) -
+                   static_cast<double>(p.start_ticks);
+  return t > 0 ? t / static_cast<double>(clock.hertz) : 0;
 }
 
 struct Column {
@@ -165,18 +167,19 @@ std::string PsStatText(const KernelProcess& p) {
 }
 
 std::string PsPcpuText(const KernelProcess& p, const PsClock& clock) {
-  const unsigned long long seconds = ElapsedSeconds(p, clock);
+  // Same double arithmetic as procps' pr_pcpu(), truncations included.
+  const auto jiffies = static_cast<unsigned long long>(
+      ElapsedSeconds(p, clock) * static_cast<double>(clock.hertz));
   unsigned pcpu = 0;
-  if (seconds != 0) {
-    pcpu = static_cast<unsigned>((p.cpu_ticks * 1000ULL / clock.hertz) /
-                                 seconds);
+  if (jiffies != 0) {
+    pcpu = static_cast<unsigned>(p.cpu_ticks * 1000ULL / jiffies);
   }
   if (pcpu > 999U) return absl::StrFormat("%u", pcpu / 10U);
   return absl::StrFormat("%u.%u", pcpu / 10U, pcpu % 10U);
 }
 
 std::string PsEtimeText(const KernelProcess& p, const PsClock& clock) {
-  unsigned long t = ElapsedSeconds(p, clock);
+  unsigned long t = static_cast<unsigned long>(ElapsedSeconds(p, clock));
   const unsigned ss = t % 60;
   t /= 60;
   const unsigned mm = t % 60;
@@ -194,6 +197,12 @@ std::string PsEtimeText(const KernelProcess& p, const PsClock& clock) {
 std::string PsCommText(const KernelProcess& p) {
   return EscapeForCLocale(p.comm);
 }
+
+namespace {
+// A non-last ps column never prints more than its width: newer kernels
+// report long kworker names ("kworker/R-rcu_gp") in /proc/<pid>/stat.
+constexpr size_t kCommWidth = 15;
+}  // namespace
 
 std::string PsArgsText(const KernelProcess& p) {
   // procps read_unvectored(): trailing NULs dropped, inner NULs and newlines
@@ -225,7 +234,8 @@ std::string RenderPsOutput(const std::vector<KernelProcess>& processes,
     AppendRow({PsStatText(p), absl::StrCat(p.euid), absl::StrCat(p.pid),
                absl::StrCat(p.ppid), absl::StrCat(p.vsz_kib),
                absl::StrCat(p.rss_kib), PsPcpuText(p, clock),
-               PsEtimeText(p, clock), PsCommText(p), PsArgsText(p)},
+               PsEtimeText(p, clock), PsCommText(p).substr(0, kCommWidth),
+               PsArgsText(p)},
               columns, out);
   }
   return out;

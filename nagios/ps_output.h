@@ -66,9 +66,10 @@ struct KernelProcess {
   std::string cmdline;  // raw bytes, NUL separated, may be empty
 };
 
-// What ps reads once per run: whole seconds since boot and clock ticks/s.
+// What ps reads once per run: clock ticks since boot (procps computes
+// `(unsigned long long)(uptime_seconds * hertz)` from /proc/uptime) and ticks/s.
 struct PsClock {
-  unsigned long long uptime_seconds = 0;
+  unsigned long long boot_ticks = 0;
   unsigned long hertz = 100;
 };
 
