@@ -132,9 +132,10 @@ absl::StatusOr<KernelProcess> ReadKernelProcess(const std::string& proc_root,
   return p;
 }
 
-KernelProcess PsChildStandIn(const KernelProcess& self, const PsClock& clock) {
+KernelProcess PsChildStandIn(const KernelProcess& self, const PsClock& clock,
+                             int unused_pid) {
   KernelProcess ps;
-  ps.pid = self.pid + 1;
+  ps.pid = unused_pid;
   ps.ppid = self.pid;
   ps.pgrp = self.pgrp;
   ps.session = self.session;
@@ -161,12 +162,18 @@ std::vector<PsRow> RowsFromKernelProcesses(
   return ParsePsOutput(RenderPsOutput(processes, clock, pid_width));
 }
 
+int PidMax(const std::string& proc_root) {
+  auto text = ReadAll(proc_root + "/sys/kernel/pid_max");
+  int pid_max = 0;
+  if (!text.ok() ||
+      !absl::SimpleAtoi(absl::StripAsciiWhitespace(*text), &pid_max)) {
+    return 32768;
+  }
+  return pid_max;
+}
+
 int PidColumnWidth(const std::string& proc_root) {
-  auto pid_max = ReadAll(proc_root + "/sys/kernel/pid_max");
-  if (!pid_max.ok()) return 5;
-  const int digits =
-      static_cast<int>(absl::StripAsciiWhitespace(*pid_max).size());
-  return std::max(digits, 5);
+  return std::max(static_cast<int>(absl::StrCat(PidMax(proc_root)).size()), 5);
 }
 
 absl::StatusOr<PsClock> ReadPsClock(const std::string& proc_root) {
@@ -206,7 +213,9 @@ absl::StatusOr<std::vector<PsRow>> ProcSource::Rows() {
     if (pid == self_pid) self = *process;
     processes.push_back(*std::move(process));
   }
-  if (self) processes.push_back(PsChildStandIn(*self, *clock));
+  if (self) {
+    processes.push_back(PsChildStandIn(*self, *clock, PidMax(proc_root_)));
+  }
   return RowsFromKernelProcesses(processes, *clock, PidColumnWidth(proc_root_));
 }
 

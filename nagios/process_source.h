@@ -46,8 +46,13 @@ absl::StatusOr<KernelProcess> ReadKernelProcess(const std::string& proc_root,
 
 // The ps process check_procs 2.3.3 forks is itself in the list it reads (and
 // is counted). Sources that do not fork ps add this stand-in for it, as child
-// of `self_pid`, so counts stay identical.
-KernelProcess PsChildStandIn(const KernelProcess& self, const PsClock& clock);
+// of `self`, so counts stay identical. Its pid is `unused_pid` (pid_max: never
+// a live process, so it cannot be mistaken for another one).
+KernelProcess PsChildStandIn(const KernelProcess& self, const PsClock& clock,
+                             int unused_pid);
+
+// kernel.pid_max (32768 when unreadable).
+int PidMax(const std::string& proc_root);
 
 // Rows for processes (already in pid order) exactly as ps would have listed
 // them and check_procs parsed them.
