@@ -206,6 +206,23 @@ struct UnitConfig {
 
 enum class LogLevel { kDebug, kInfo, kWarning, kError };
 
+// The rlimit-events API socket (rlimit/rlimit_events.h, issue 6). The mode
+// and group decide who may connect; what each client may watch is checked
+// per request from its credentials (root: anything; others: their own
+// processes).
+struct RlimitEventsConfig {
+  // Default: rlimit-events.sock beside the control socket.
+  std::string socket;
+  int socket_mode = 0660;
+  std::string group;  // empty: vigild's group
+  int64_t max_watches = 10000;  // per client connection
+  int64_t queue = 1024;  // records waiting per client before events are dropped
+  // CPU time of a watched process between two readings of its fds, RSS and
+  // threads.
+  Duration cpu_tick{10};
+  bool operator==(const RlimitEventsConfig&) const = default;
+};
+
 struct MainConfig {
   std::string source_path;
   std::string control_socket = "/run/vigil/vigild.sock";
@@ -215,6 +232,7 @@ struct MainConfig {
   std::string cgroup_root = "auto";
   LogLevel log_level = LogLevel::kInfo;
   std::string units_dir = "/etc/vigil/units";
+  RlimitEventsConfig rlimit_events;
   bool operator==(const MainConfig&) const = default;
 };
 

@@ -338,6 +338,17 @@ std::string ResolveUnitsDir(const std::string& main_path,
   return text.empty() ? "." : text;
 }
 
+void ReadRlimitEvents(const Field& field, RlimitEventsConfig& rlimit) {
+  MapFields map(field, "a map of socket, mode, group, max_watches, queue and cpu_tick",
+                {"socket", "mode", "group", "max_watches", "queue", "cpu_tick"});
+  if (auto f = map.Get("socket")) Assign(f->AbsolutePath(), rlimit.socket);
+  if (auto f = map.Get("mode")) Assign(ReadMode(*f), rlimit.socket_mode);
+  if (auto f = map.Get("group")) Assign(f->String(), rlimit.group);
+  if (auto f = map.Get("max_watches")) Assign(f->Integer(1, 10000000), rlimit.max_watches);
+  if (auto f = map.Get("queue")) Assign(f->Integer(1, 1000000), rlimit.queue);
+  if (auto f = map.Get("cpu_tick")) Assign(f->PositiveDuration(), rlimit.cpu_tick);
+}
+
 struct MainRead {
   MainConfig config;
   // Where units_dir was set, to blame if the directory cannot be read.
@@ -352,7 +363,7 @@ std::optional<MainRead> ReadMain(const std::string& file, ErrorList& errors) {
   std::optional<MapFields> map = ReadRootMap(
       file, "a map of vigild settings",
       {"control_socket", "control_socket_mode", "cgroup_root", "log_level",
-       "units_dir"},
+       "units_dir", "rlimit_events"},
       errors);
   if (!map) return std::nullopt;
   MainRead read;
@@ -374,6 +385,11 @@ std::optional<MainRead> ReadMain(const std::string& file, ErrorList& errors) {
     }
   }
   if (auto f = map->Get("log_level")) Assign(ReadLogLevel(*f), config.log_level);
+  if (auto f = map->Get("rlimit_events")) ReadRlimitEvents(*f, config.rlimit_events);
+  if (config.rlimit_events.socket.empty()) {
+    config.rlimit_events.socket =
+        (fs::path(config.control_socket).parent_path() / "rlimit-events.sock").string();
+  }
   read.units_dir_field = map->Get("units_dir");
   if (read.units_dir_field) {
     std::optional<std::string> dir = read.units_dir_field->String();

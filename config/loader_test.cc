@@ -88,7 +88,24 @@ const BadCase kBadCases[] = {
     // -- the main file --
     {"main_unknown_key", "vigil.yaml", "units_dir: units\nsocket: /tmp/s\n",
      "vigil.yaml:2:1: socket: expected a key among control_socket, "
-     "control_socket_mode, cgroup_root, log_level, units_dir, got \"socket\""},
+     "control_socket_mode, cgroup_root, log_level, units_dir, rlimit_events, "
+     "got \"socket\""},
+    {"rlimit_events_unknown_key", "vigil.yaml",
+     "units_dir: units\nrlimit_events: {sock: /tmp/r.sock}\n",
+     "vigil.yaml:2:17: rlimit_events.sock: expected a key among socket, mode, "
+     "group, max_watches, queue, cpu_tick, got \"sock\""},
+    {"rlimit_events_relative_socket", "vigil.yaml",
+     "units_dir: units\nrlimit_events:\n  socket: r.sock\n",
+     "vigil.yaml:3:3: rlimit_events.socket: expected an absolute path, got "
+     "\"r.sock\""},
+    {"rlimit_events_zero_watches", "vigil.yaml",
+     "units_dir: units\nrlimit_events:\n  max_watches: 0\n",
+     "vigil.yaml:3:3: rlimit_events.max_watches: expected an integer from 1 "
+     "to 10000000, got \"0\""},
+    {"rlimit_events_bad_tick", "vigil.yaml",
+     "units_dir: units\nrlimit_events:\n  cpu_tick: fast\n",
+     "vigil.yaml:3:3: rlimit_events.cpu_tick: expected a duration like 5s or "
+     "100ms, got \"fast\""},
     {"main_log_level", "vigil.yaml", "units_dir: units\nlog_level: verbose\n",
      "vigil.yaml:2:1: log_level: expected one of debug, info, warning, error, "
      "got \"verbose\""},
@@ -565,8 +582,36 @@ units_dir: u
   expected.cgroup_root = "/sys/fs/cgroup/unified/vigil";
   expected.log_level = LogLevel::kDebug;
   expected.units_dir = "u";
+  expected.rlimit_events.socket = "/tmp/rlimit-events.sock";
   EXPECT_EQ(config->main, expected);
   EXPECT_TRUE(config->units.empty());
+}
+
+TEST_F(LoaderTest, MainFileReadsRlimitEvents) {
+  fs::create_directories("u");
+  Write("vigil.yaml", R"(
+units_dir: u
+rlimit_events:
+  socket: /tmp/r.sock
+  mode: "0666"
+  group: nogroup
+  max_watches: 500
+  queue: 64
+  cpu_tick: 5ms
+)");
+  absl::StatusOr<Config> config = LoadConfig("vigil.yaml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  RlimitEventsConfig expected{"/tmp/r.sock", 0666, "nogroup", 500, 64, milliseconds(5)};
+  EXPECT_EQ(config->main.rlimit_events, expected);
+}
+
+TEST_F(LoaderTest, RlimitEventsSocketDefaultsBesideTheControlSocket) {
+  fs::create_directories("u");
+  Write("vigil.yaml", "units_dir: u\n");
+  absl::StatusOr<Config> config = LoadConfig("vigil.yaml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->main.rlimit_events.socket, "/run/vigil/rlimit-events.sock");
+  EXPECT_EQ(config->main.rlimit_events.socket_mode, 0660);
 }
 
 TEST_F(LoaderTest, SocketModeAcceptsOctalSpellingsAndDecimal) {
