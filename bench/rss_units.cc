@@ -27,6 +27,7 @@ using testing::EventField;
 struct Measurement {
   int units = 0;
   double all_running_ms = 0;  // vigild's exec to its last "running" event
+  double start_cpu_ms = 0;     // vigild's CPU until all are running (and polled)
   Memory after_start;
   Memory after_idle;
   int64_t open_fds = 0;
@@ -92,6 +93,9 @@ absl::StatusOr<Measurement> Measure(int units, std::chrono::seconds idle_window)
   absl::StatusOr<absl::Time> all_running = LastRunningEvent(vigild, units);
   if (!all_running.ok()) return all_running.status();
   m.all_running_ms = absl::ToDoubleMilliseconds(*all_running - launched);
+  absl::StatusOr<CpuTime> start_cpu = ReadCpuTime(vigild.pid());
+  if (!start_cpu.ok()) return start_cpu.status();
+  m.start_cpu_ms = start_cpu->on_cpu_us / 1000;
 
   absl::StatusOr<Memory> memory = ReadMemory(vigild.pid());
   absl::StatusOr<int64_t> fds = OpenFds(vigild.pid());
@@ -143,6 +147,9 @@ absl::Status Run(int units, int idle_seconds) {
   std::cout << absl::StrFormat("%-34s %14.1f %14.1f %14s\n", "time to all running (ms)",
                                one->all_running_ms, many->all_running_ms,
                                per_unit(one->all_running_ms, many->all_running_ms, "%.3f"));
+  std::cout << absl::StrFormat("%-34s %14.1f %14.1f %14s\n", "vigild CPU during start-up (ms)",
+                               one->start_cpu_ms, many->start_cpu_ms,
+                               per_unit(one->start_cpu_ms, many->start_cpu_ms, "%.3f"));
   std::cout << absl::StrFormat("%-34s %14d %14d %14s\n", "VmRSS after start (KiB)",
                                one->after_start.rss_kib, many->after_start.rss_kib,
                                per_unit(one->after_start.rss_kib, many->after_start.rss_kib,
