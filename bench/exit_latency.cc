@@ -61,7 +61,12 @@ absl::StatusOr<double> BarePidfdKill() {
     _exit(127);
   }
   int pidfd = static_cast<int>(syscall(SYS_pidfd_open, child, 0));
-  if (pidfd < 0) return absl::InternalError(absl::StrCat("pidfd_open: ", strerror(errno)));
+  if (pidfd < 0) {
+    int err = errno;
+    kill(child, SIGKILL);
+    waitpid(child, nullptr, 0);
+    return absl::InternalError(absl::StrCat("pidfd_open: ", strerror(err)));
+  }
   absl::Status asleep = WaitUntilAsleepInSleep(child);
   auto start = Clock::now();
   kill(child, SIGKILL);
