@@ -1,6 +1,8 @@
 #include "supervisor/cgroup_tree.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -199,6 +201,7 @@ absl::StatusOr<std::unique_ptr<CgroupTree>> CgroupTree::Setup(
   tree->EnableControllers(Parent(root));
   tree->enabled_in_root_ = tree->EnableControllers(root);
   tree->EnableControllers(root + "/units");
+  tree->RemoveStaleUnits();
   auto enabled = ReadFileToString(root + "/units/cgroup.subtree_control");
   if (enabled.ok()) tree->unit_controllers_ = SplitWords(*enabled);
   return tree;
@@ -219,6 +222,39 @@ std::vector<std::string> CgroupTree::EnableControllers(const std::string& dir) {
     }
   }
   return turned_on;
+}
+
+// A vigild that was SIGKILLed leaves its units' processes running in their
+// cgroups; starting the units again would run them twice. So whatever is
+// still there is killed, and the empty cgroups removed, before any start.
+void CgroupTree::RemoveStaleUnits() {
+  std::string units = root_ + "/units";
+  DIR* dir = opendir(units.c_str());
+  if (dir == nullptr) return;
+  std::vector<std::string> names;
+  while (dirent* entry = readdir(dir)) {
+    if (entry->d_type == DT_DIR && entry->d_name[0] != '.') names.push_back(entry->d_name);
+  }
+  closedir(dir);
+  for (const std::string& name : names) {
+    auto unit = UnitCgroup::Create(units + "/" + name);
+    if (!unit.ok()) continue;
+    auto populated = (*unit)->Populated();
+    if (populated.ok() && *populated) {
+      setup_notes_.push_back(absl::StrCat("killing processes left in ", (*unit)->path(),
+                                          " by a previous vigild"));
+      (void)(*unit)->Kill();
+      // Start-up only: wait (bounded) for the kernel to report it empty.
+      for (int i = 0; i < 50 && (*unit)->Populated().value_or(false); ++i) {
+        pollfd pfd{(*unit)->events_fd(), POLLPRI, 0};
+        poll(&pfd, 1, 100);
+      }
+    }
+    unit->reset();
+    if (rmdir((units + "/" + name).c_str()) == 0) {
+      setup_notes_.push_back(absl::StrCat("removed stale cgroup ", units, "/", name));
+    }
+  }
 }
 
 bool CgroupTree::UnitsHave(const std::string& controller) const {

@@ -80,6 +80,9 @@ class CgroupTree {
     return unit_controllers_;
   }
   bool UnitsHave(const std::string& controller) const;
+  // What Setup found and cleaned up (stale unit cgroups of a vigild that was
+  // killed), for the log.
+  const std::vector<std::string>& setup_notes() const { return setup_notes_; }
 
   absl::StatusOr<std::unique_ptr<UnitCgroup>> CreateUnit(
       const std::string& name);
@@ -90,12 +93,14 @@ class CgroupTree {
   CgroupTree() = default;
   // Returns the controllers this call turned on in `dir`.
   std::vector<std::string> EnableControllers(const std::string& dir);
+  void RemoveStaleUnits();
 
   CgroupHostInfo host_;
   std::string root_;
   std::string origin_;  // absolute path of vigild's cgroup before Setup
   bool created_root_ = false;
   std::vector<std::string> enabled_in_root_;  // turned off again on exit
+  std::vector<std::string> setup_notes_;
   std::vector<std::string> unit_controllers_;
 };
 

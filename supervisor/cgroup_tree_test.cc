@@ -1,6 +1,7 @@
 #include "supervisor/cgroup_tree.h"
 
 #include <poll.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -74,6 +75,37 @@ TEST(CgroupTreeTest, UnitCgroupPopulatedKillAndCleanup) {
     EXPECT_TRUE((*tree)->RemoveUnit("sleeper").ok());
   }
   EXPECT_NE(access(root.c_str(), F_OK), 0) << root << " left behind";
+}
+
+// A vigild killed with SIGKILL leaves units running; the next one kills them
+// before starting anything, and removes the stale cgroups.
+TEST(CgroupTreeTest, SetupKillsAndRemovesLeftoversOfAKilledVigild) {
+  auto host = DetectCgroupHost();
+  ASSERT_TRUE(host.ok()) << host.status();
+  std::string root = host->mount + "/vigil-stale-test-" + std::to_string(getpid());
+  ASSERT_EQ(mkdir(root.c_str(), 0755), 0);
+  ASSERT_EQ(mkdir((root + "/units").c_str(), 0755), 0);
+  ASSERT_EQ(mkdir((root + "/units/orphaned").c_str(), 0755), 0);
+  pid_t leftover = fork();
+  if (leftover == 0) {
+    pause();
+    _exit(0);
+  }
+  ASSERT_TRUE(WriteStringToFile(root + "/units/orphaned/cgroup.procs",
+                                std::to_string(leftover)).ok());
+  {
+    auto tree = CgroupTree::Setup(*host, root);
+    ASSERT_TRUE(tree.ok()) << tree.status();
+    int status;
+    ASSERT_EQ(waitpid(leftover, &status, 0), leftover);
+    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    EXPECT_NE(access((root + "/units/orphaned").c_str(), F_OK), 0);
+    ASSERT_EQ((*tree)->setup_notes().size(), 2u);
+    EXPECT_EQ((*tree)->setup_notes()[0],
+              "killing processes left in " + root + "/units/orphaned by a previous vigild");
+  }
+  rmdir(root.c_str());  // pre-existing root: the tree leaves it in place
+  EXPECT_NE(access(root.c_str(), F_OK), 0);
 }
 
 }  // namespace

@@ -3,7 +3,8 @@
 // A request is one JSON object per line; the reply is one JSON object per
 // line. A client that sends {"cmd":"events"} becomes a subscriber and then
 // receives every published event as a JSON line; with "replay": true it
-// first receives the most recent events (up to kReplayEvents), so a client
+// first receives the most recent events (up to kReplayEvents: enough for
+// the start-up of 2000 units), so a client
 // that connects just after start-up misses nothing.
 //
 // Nothing a client sends can block or crash vigild: lines are bounded,
@@ -33,7 +34,7 @@ class ControlServer {
 
   static constexpr size_t kMaxRequestBytes = 64 * 1024;
   static constexpr size_t kDefaultMaxQueuedBytes = 4 * 1024 * 1024;
-  static constexpr size_t kReplayEvents = 1024;
+  static constexpr size_t kReplayEvents = 4096;
 
   // `max_queued_bytes` bounds what waits for one slow client.
   static absl::StatusOr<std::unique_ptr<ControlServer>> Listen(

@@ -6,6 +6,7 @@
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -14,6 +15,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -25,6 +27,9 @@ namespace {
 
 constexpr char kDefaultPath[] =
     "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+// The soft RLIMIT_NOFILE vigild started with, restored in children.
+std::optional<rlimit> original_nofile;
 
 struct Credentials {
   bool change = false;
@@ -99,6 +104,7 @@ absl::StatusOr<std::string> ResolveExecutable(const SpawnRequest& request) {
     if (procs < 0 || write(procs, "0", 1) != 1) fail(errno);
     close(procs);
   }
+  if (original_nofile) setrlimit(RLIMIT_NOFILE, &*original_nofile);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -139,6 +145,15 @@ pid_t Clone3(int cgroup_fd, int* pidfd) {
 }
 
 }  // namespace
+
+absl::StatusOr<uint64_t> RaiseOpenFileLimit() {
+  rlimit limit;
+  if (getrlimit(RLIMIT_NOFILE, &limit) < 0) return ErrnoStatus("getrlimit(RLIMIT_NOFILE)", errno);
+  if (!original_nofile) original_nofile = limit;
+  limit.rlim_cur = limit.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &limit) < 0) return ErrnoStatus("setrlimit(RLIMIT_NOFILE)", errno);
+  return limit.rlim_cur;
+}
 
 Spawner Spawner::Detect() {
   const char* force = getenv("VIGIL_FORCE_FORK");

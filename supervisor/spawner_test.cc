@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -110,6 +111,32 @@ TEST_P(SpawnerTest, RunsAsConfiguredUser) {
   ASSERT_GT(read(out[0], buf, sizeof buf - 1), 0);
   close(out[0]);
   EXPECT_EQ(std::string(buf), "65534\n");
+}
+
+TEST_P(SpawnerTest, ChildGetsTheOriginalOpenFileLimitBack) {
+  rlimit before;
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &before), 0);
+  rlimit lowered = before;
+  lowered.rlim_cur = 1024;  // the usual default soft limit
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &lowered), 0);
+  auto raised = RaiseOpenFileLimit();
+  ASSERT_TRUE(raised.ok()) << raised.status();
+  EXPECT_EQ(*raised, before.rlim_max);
+  int out[2];
+  ASSERT_EQ(pipe(out), 0);
+  SpawnRequest request;
+  request.argv = {"/bin/sh", "-c", "ulimit -n"};
+  request.stdout_fd = out[1];
+  auto child = Spawner(GetParam()).Spawn(request);
+  close(out[1]);
+  ASSERT_TRUE(child.ok()) << child.status();
+  WaitExit(*child);
+  child->Reap();
+  char buf[64] = {};
+  ASSERT_GT(read(out[0], buf, sizeof buf - 1), 0);
+  close(out[0]);
+  EXPECT_EQ(std::string(buf), "1024\n");
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &before), 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Methods, SpawnerTest,
