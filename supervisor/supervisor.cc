@@ -21,6 +21,7 @@
 #include "absl/time/time.h"
 #include "common/status_macros.h"
 #include "config/loader.h"
+#include "supervisor/resource_watcher.h"
 #include "supervisor/watch/psi_trigger.h"
 
 namespace vigil {
@@ -132,9 +133,59 @@ absl::Status Supervisor::Init() {
                                  *loop_, config_.main.control_socket,
                                  config_.main.control_socket_mode,
                                  [this](const json::Value& r) { return HandleRequest(r); }));
+  RETURN_IF_ERROR(StartResourceWatcher());
   ReportCapabilities();
+  ReportWatchMechanisms();
   for (const auto& unit_config : config_.units) RETURN_IF_ERROR(AddUnit(unit_config));
   return absl::OkStatus();
+}
+
+absl::Status Supervisor::StartResourceWatcher() {
+  ResourceWatcher::Options options;
+  options.features = {.memory_controller = cgroups_->UnitsHave("memory"),
+                      .pids_controller = cgroups_->UnitsHave("pids"),
+                      .psi = access("/proc/pressure/cpu", R_OK) == 0};
+  // Each CPU-timer user has its own signal (MAZE and rlimit-events use others).
+  options.tick_signo = SIGRTMIN + 1;
+  options.warn = [this](const std::string& text) { log_.Warning(text); };
+  auto with_unit = [this](std::function<void(Unit&)> act) {
+    return [this, act](const std::string& name) {
+      auto it = units_.find(name);
+      if (it != units_.end()) act(*it->second);
+    };
+  };
+  ActionRunner::Callbacks callbacks{
+      .publish = [this](Event event) { Publish(std::move(event)); },
+      .restart = with_unit([this](Unit& unit) {
+        StopUnit(unit, [this](Unit& stopped) { StartUnit(stopped); });
+      }),
+      .stop = with_unit([this](Unit& unit) { StopUnit(unit, nullptr); })};
+  ASSIGN_OR_RETURN(resource_watcher_,
+                   ResourceWatcher::Create(*loop_, *spawner_, std::move(options),
+                                           std::move(callbacks)));
+  AddUnitListener(resource_watcher_.get());
+  return absl::OkStatus();
+}
+
+json::Value Supervisor::WatchCapabilities() const {
+  json::Value units = json::Value::Object();
+  for (const auto& unit : config_.units) {
+    if (unit.watch.empty()) continue;
+    json::Value watches = json::Value::Object();
+    for (const auto& [watch, mechanism] : resource_watcher_->Mechanisms(unit)) {
+      watches.Set(watch, mechanism);
+    }
+    units.Set(unit.name, std::move(watches));
+  }
+  return units;
+}
+
+void Supervisor::ReportWatchMechanisms() const {
+  for (const auto& unit : config_.units) {
+    for (const auto& [watch, mechanism] : resource_watcher_->Mechanisms(unit)) {
+      log_.Info(absl::StrCat("watch ", unit.name, " ", watch, ": ", mechanism));
+    }
+  }
 }
 
 Supervisor::~Supervisor() {
@@ -162,6 +213,8 @@ json::Value Supervisor::Capabilities() const {
                               ? "cgroup v2 pids.events"
                               : "per-process /proc/<pid>/task (no cgroup v2 pids controller)");
   caps.Set("psi", access("/proc/pressure/cpu", R_OK) == 0);
+  caps.Set("watch_cpu_tick", resource_watcher_->tick_description());
+  caps.Set("watches", WatchCapabilities());
   caps.Set("cap_sys_resource", watch::HasCapSysResource());
   caps.Set("psi_window_rule", watch::HasCapSysResource()
                                   ? "any window from 500ms to 10s"

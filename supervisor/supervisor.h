@@ -31,6 +31,8 @@
 
 namespace vigil {
 
+class ResourceWatcher;
+
 enum class UnitState { kStarting, kRunning, kStopping, kExited, kBackoff, kFailed };
 const char* UnitStateName(UnitState state);
 
@@ -84,6 +86,9 @@ class Supervisor {
   Supervisor(Options options, config::Config config);
   absl::Status Init();
   void ReportCapabilities();
+  absl::Status StartResourceWatcher();
+  void ReportWatchMechanisms() const;
+  json::Value WatchCapabilities() const;
 
   // Unit lifecycle.
   absl::Status AddUnit(const config::UnitConfig& unit_config);
@@ -133,6 +138,8 @@ class Supervisor {
   std::vector<UnitListener*> listeners_;
   bool shutting_down_ = false;
   bool done_ = false;
+  // Last: destroyed first, while the loop it registered with still exists.
+  std::unique_ptr<ResourceWatcher> resource_watcher_;
 };
 
 }  // namespace vigil
