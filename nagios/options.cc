@@ -304,6 +304,7 @@ std::unique_ptr<PosixRegex> PosixRegex::Compile(const std::string& pattern,
   }
   std::unique_ptr<PosixRegex> regex(new PosixRegex());
   regex->regex_ = compiled;
+  regex->pattern_ = pattern;
   return regex;
 }
 

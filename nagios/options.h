@@ -41,10 +41,13 @@ class PosixRegex {
   PosixRegex(const PosixRegex&) = delete;
   PosixRegex& operator=(const PosixRegex&) = delete;
   bool Matches(const std::string& text) const;
+  // The pattern as compiled (sent to vigild, which compiles it the same way).
+  const std::string& pattern() const { return pattern_; }
 
  private:
   PosixRegex() = default;
   regex_t regex_;
+  std::string pattern_;
 };
 
 struct CheckConfig {

@@ -1,0 +1,98 @@
+// ProcTableService: vigild's process table for check_vigil. One /proc scan at
+// start-up, then kept current by proc connector events (ProcEventSocket) for
+// every process on the host, including those vigild did not start:
+//
+//   fork (new process)  copy of the parent's facts, no /proc read
+//   exec                /proc/<pid>/{stat,status,cmdline} of that process
+//   uid / comm change   from the event itself
+//   exit                marked exited; kept while /proc still lists it (an
+//                       unreaped zombie); children re-read for their new ppid
+//   events lost         (socket overflow) the table is rebuilt from /proc
+//
+// Exited entries are confirmed gone (one access() each) a few at a time on
+// later events and on queries, so cleanup has a cause too.
+//
+// Control command "procs": {"cmd":"procs","select":[{selector}, ...]} where a
+// selector has any of pid, command, uid, ppid, args (substring), ereg (POSIX
+// ERE on args); the reply is {"ok":true,"available":true,"pids":[...],
+// "examined":N,"table":M}. Pending events are applied before answering, so
+// a process that existed before the request was sent is in the answer.
+// Without the proc connector (no CAP_NET_ADMIN) the reply is
+// {"ok":true,"available":false,"reason":...} and check_vigil scans /proc.
+//
+// What the table cannot see: a process that rewrites its own argv after exec
+// (setproctitle) is matched by -a/--ereg on its exec-time arguments.
+#ifndef VIGIL_SUPERVISOR_PROCTABLE_PROCTABLE_SERVICE_H_
+#define VIGIL_SUPERVISOR_PROCTABLE_PROCTABLE_SERVICE_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common/json.h"
+#include "supervisor/event_loop.h"
+#include "supervisor/proctable/proc_event_socket.h"
+#include "supervisor/proctable/process_table.h"
+
+namespace vigil::proctable {
+
+class ProcTableService {
+ public:
+  struct Stats {
+    uint64_t events = 0;      // proc connector changes applied
+    uint64_t proc_reads = 0;  // processes read from /proc (scan included)
+    uint64_t rescans = 0;     // full scans after lost events
+  };
+
+  // Never fails: without the proc connector (or the loop) the service is
+  // unavailable and says why.
+  static std::unique_ptr<ProcTableService> Start(EventLoop& loop,
+                                                 std::string proc_root = "/proc");
+  ~ProcTableService();
+  ProcTableService(const ProcTableService&) = delete;
+  ProcTableService& operator=(const ProcTableService&) = delete;
+
+  bool available() const { return !unavailable_reason_; }
+  // One line for vigild's start-up report.
+  std::string Describe() const;
+  // The "procs" control command.
+  json::Value HandleProcs(const json::Value& request);
+
+  // Applies every queued change now.
+  void Sync();
+  const ProcessTable& table() const { return table_; }
+  const Stats& stats() const { return stats_; }
+
+ private:
+  ProcTableService(EventLoop& loop, std::string proc_root)
+      : loop_(loop), proc_root_(std::move(proc_root)) {}
+  void Apply(const ProcChange& change);
+  void Rescan();
+  std::optional<ProcessFacts> ReadFacts(pid_t pid);
+  void RefreshChildren(pid_t parent);
+  void ConfirmExited(size_t budget);
+
+  EventLoop& loop_;
+  std::string proc_root_;
+  std::optional<ProcEventSocket> socket_;
+  EventLoop::WatchId watch_ = 0;
+  std::optional<std::string> unavailable_reason_;
+  ProcessTable table_;
+  Stats stats_;
+};
+
+// check_procs' prog (-C) and args (-a) for a process, and its args once it
+// is a zombie: what its ps line parses into.
+struct PsKeys {
+  std::string command;
+  std::string args;
+  std::string defunct_args;
+};
+PsKeys KeysFor(const std::string& comm, const std::string& cmdline);
+
+}  // namespace vigil::proctable
+
+#endif  // VIGIL_SUPERVISOR_PROCTABLE_PROCTABLE_SERVICE_H_
