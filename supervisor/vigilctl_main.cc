@@ -10,8 +10,11 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/json.h"
+#include "supervisor/maze/maze_entry.h"
 
 namespace {
 
@@ -25,6 +28,13 @@ constexpr char kUsage[] =
     "  reload           re-read the configuration and apply the difference\n"
     "  events           print events as they happen, one JSON object a line\n"
     "  capabilities     what vigild found on this host and which mechanisms it uses\n"
+    "  maze add PID SOFT HARD SOFTSIG HARDSIG\n"
+    "                   MAZE: signal a task of PID on the CPU for SOFT without blocking\n"
+    "                   with SOFTSIG (once), for HARD with HARDSIG; limits in ms (or 5s,\n"
+    "                   300ms), signals as numbers or names; inherited by new children\n"
+    "  maze add -       the same, one /proc/maze/entries line per stdin line\n"
+    "  maze del PID     stop watching PID\n"
+    "  maze list        pid, tid, maze count, limits (ms) and signals of every watched task\n"
     "The socket defaults to $VIGIL_SOCKET, else /run/vigil/vigild.sock.\n";
 
 int Usage(const std::string& problem) {
@@ -108,6 +118,105 @@ void PrintStatus(const vigil::json::Value& reply, const std::string& only) {
   }
 }
 
+// One request/reply on `connection`; prints the error and returns false when
+// vigild refuses.
+bool MazeRequest(Connection& connection, const vigil::json::Value& request,
+                 vigil::json::Value* reply, std::string* line) {
+  if (!connection.Send(vigil::json::Serialize(request)) || !connection.ReadLine(line)) {
+    std::cerr << "vigilctl: vigild closed the connection\n";
+    return false;
+  }
+  auto parsed = vigil::json::Parse(*line);
+  if (!parsed.ok()) {
+    std::cerr << "vigilctl: unreadable reply from vigild: " << parsed.status().message() << "\n";
+    return false;
+  }
+  const vigil::json::Value* ok = parsed->Find("ok");
+  if (ok == nullptr || !ok->IsBool() || !ok->AsBool()) {
+    std::cerr << "vigilctl: maze " << Field(request, "cmd").substr(5) << ": "
+              << Field(*parsed, "error") << "\n";
+    return false;
+  }
+  *reply = *std::move(parsed);
+  return true;
+}
+
+// Like a line of MAZE's /proc/maze/entries, per task, times in ms.
+void PrintMazeEntries(const vigil::json::Value& reply) {
+  const vigil::json::Value* entries = reply.Find("entries");
+  if (entries == nullptr || !entries->IsArray()) return;
+  for (const auto& e : entries->AsArray()) {
+    std::cout << absl::StrFormat(
+        "pid:%5s tid:%5s count:%6s soft-limit:%6s hard-limit:%6s soft-signal:%2s "
+        "hard-signal:%2s unit:%s\n",
+        Field(e, "pid"), Field(e, "tid"), Field(e, "count"), Field(e, "soft"),
+        Field(e, "hard"), Field(e, "soft_signal"), Field(e, "hard_signal"),
+        Field(e, "unit").empty() ? "-" : Field(e, "unit"));
+  }
+}
+
+// `vigilctl maze add|del|list`: MAZE's control file, over the control socket.
+int Maze(const std::string& socket_path, bool raw_json, const std::vector<std::string>& args) {
+  std::string sub = args.size() > 1 ? args[1] : "";
+  std::vector<vigil::json::Value> requests;
+  if (sub == "add" && args.size() == 3 && args[2] == "-") {
+    std::string text;
+    for (int number = 1; std::getline(std::cin, text); ++number) {
+      size_t start = text.find_first_not_of(" \t\r");
+      if (start == std::string::npos || text[start] == '#') continue;
+      auto entry = vigil::maze::ParseMazeEntryLine(text);
+      if (!entry.ok()) {
+        std::cerr << "vigilctl: maze add: stdin line " << number << ": "
+                  << entry.status().message() << "\n";
+        return 2;
+      }
+      requests.push_back(vigil::maze::MazeAddRequest(*entry));
+    }
+  } else if (sub == "add") {
+    auto entry = vigil::maze::ParseMazeEntryFields({args.begin() + 2, args.end()});
+    if (!entry.ok()) return Usage(absl::StrCat("maze add: ", entry.status().message()));
+    requests.push_back(vigil::maze::MazeAddRequest(*entry));
+  } else if (sub == "del" && args.size() == 3) {
+    int pid = 0;
+    if (!absl::SimpleAtoi(args[2], &pid) || pid <= 0) {
+      return Usage(absl::StrCat("maze del: PID: expected a process id (a positive integer), got \"",
+                                args[2], "\""));
+    }
+    requests.push_back(vigil::json::Value::Object().Set("cmd", "maze-del").Set("pid", pid));
+  } else if (sub == "list" && args.size() == 2) {
+    requests.push_back(vigil::json::Value::Object().Set("cmd", "maze-list"));
+  } else {
+    return Usage("maze: expected add PID SOFT HARD SOFTSIG HARDSIG, add -, del PID or list");
+  }
+  int fd = Connect(socket_path);
+  if (fd < 0) {
+    std::cerr << "vigilctl: cannot connect to " << socket_path << ": " << strerror(errno)
+              << " (is vigild running? --socket or $VIGIL_SOCKET selects the socket)\n";
+    return 1;
+  }
+  Connection connection(fd);
+  int failures = 0;
+  for (const vigil::json::Value& request : requests) {
+    vigil::json::Value reply;
+    std::string line;
+    if (!MazeRequest(connection, request, &reply, &line)) {
+      ++failures;
+      continue;
+    }
+    if (raw_json) {
+      std::cout << line << "\n";
+    } else if (sub == "list") {
+      PrintMazeEntries(reply);
+    } else if (sub == "del") {
+      std::cout << "maze: pid " << Field(reply, "pid") << " no longer watched\n";
+    } else {
+      std::cout << "maze: pid " << Field(reply, "pid")
+                << (Field(reply, "updated") == "true" ? " updated\n" : " watched\n");
+    }
+  }
+  return failures == 0 ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -127,6 +236,8 @@ int main(int argc, char** argv) {
     } else if (arg == "--help" || arg == "-h") {
       std::cout << kUsage;
       return 0;
+    } else if (!args.empty() && args[0] == "maze") {
+      args.push_back(arg);  // "-" (stdin) and fields are not options
     } else if (arg.rfind("-", 0) == 0) {
       return Usage("unknown option \"" + arg + "\"");
     } else {
@@ -135,6 +246,7 @@ int main(int argc, char** argv) {
   }
   if (args.empty()) return Usage("missing COMMAND");
   const std::string& cmd = args[0];
+  if (cmd == "maze") return Maze(socket_path, raw_json, args);
   bool needs_unit = cmd == "start" || cmd == "stop" || cmd == "restart";
   bool known = needs_unit || cmd == "status" || cmd == "reload" || cmd == "events" ||
                cmd == "capabilities";

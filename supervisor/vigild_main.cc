@@ -4,9 +4,11 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <memory>
 #include <string>
 
 #include "config/loader.h"
+#include "supervisor/maze/maze_service.h"
 #include "supervisor/supervisor.h"
 #include "supervisor/watch/psi_trigger.h"
 
@@ -68,11 +70,22 @@ int main(int argc, char** argv) {
     std::cout << options.config_path << ": OK (" << config->units.size() << " units)\n";
     return 0;
   }
+  // Declared first so it outlives the Supervisor, which notifies its unit
+  // listeners until its destructor ends.
+  std::unique_ptr<vigil::maze::MazeService> maze;
   auto supervisor = vigil::Supervisor::Create(options, *std::move(config));
   if (!supervisor.ok()) {
     std::cerr << "vigild: " << supervisor.status().message() << "\n";
     return 1;
   }
+  // MAZE (runaway watches, vigilctl maze): must exist before any thread starts.
+  auto maze_service = vigil::maze::MazeService::Create(**supervisor);
+  if (!maze_service.ok()) {
+    std::cerr << "vigild: MAZE: " << maze_service.status().message() << "\n";
+    return 1;
+  }
+  maze = *std::move(maze_service);
+  (*supervisor)->AddUnitListener(maze.get());
   absl::Status status = (*supervisor)->Run();
   if (!status.ok()) {
     std::cerr << "vigild: " << status.message() << "\n";
