@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/json.h"
+#include "supervisor/rlimit/watch_command.h"
 #include "supervisor/maze/maze_entry.h"
 
 namespace {
@@ -35,6 +36,10 @@ constexpr char kUsage[] =
     "  maze add -       the same, one /proc/maze/entries line per stdin line\n"
     "  maze del PID     stop watching PID\n"
     "  maze list        pid, tid, maze count, limits (ms) and signals of every watched task\n"
+    "  watch PID RESOURCE LEVEL [PID RESOURCE LEVEL]...\n"
+    "                   rlimit-events: print each crossing of LEVEL by PID's RESOURCE\n"
+    "                   (nofile, tasks, rss 200M, cpu 5s, maze 300ms) until the PIDs exit;\n"
+    "                   socket: --rlimit-socket, $VIGIL_RLIMIT_SOCKET, else beside --socket\n"
     "The socket defaults to $VIGIL_SOCKET, else /run/vigil/vigild.sock.\n";
 
 int Usage(const std::string& problem) {
@@ -238,6 +243,8 @@ int main(int argc, char** argv) {
       return 0;
     } else if (!args.empty() && args[0] == "maze") {
       args.push_back(arg);  // "-" (stdin) and fields are not options
+    } else if (!args.empty() && args[0] == "watch") {
+      args.push_back(arg);  // its own options, and negative levels for vigild to refuse
     } else if (arg.rfind("-", 0) == 0) {
       return Usage("unknown option \"" + arg + "\"");
     } else {
@@ -246,6 +253,10 @@ int main(int argc, char** argv) {
   }
   if (args.empty()) return Usage("missing COMMAND");
   const std::string& cmd = args[0];
+  if (cmd == "watch") {
+    return vigil::rlimit::RunWatchCommand({args.begin() + 1, args.end()}, socket_path, raw_json,
+                                          std::cout, std::cerr);
+  }
   if (cmd == "maze") return Maze(socket_path, raw_json, args);
   bool needs_unit = cmd == "start" || cmd == "stop" || cmd == "restart";
   bool known = needs_unit || cmd == "status" || cmd == "reload" || cmd == "events" ||

@@ -9,6 +9,7 @@
 
 #include "config/loader.h"
 #include "supervisor/maze/maze_service.h"
+#include "supervisor/rlimit/rlimit_service.h"
 #include "supervisor/supervisor.h"
 #include "supervisor/watch/psi_trigger.h"
 
@@ -73,6 +74,7 @@ int main(int argc, char** argv) {
   // Declared first so it outlives the Supervisor, which notifies its unit
   // listeners until its destructor ends.
   std::unique_ptr<vigil::maze::MazeService> maze;
+  const vigil::config::MainConfig main_config = config->main;
   auto supervisor = vigil::Supervisor::Create(options, *std::move(config));
   if (!supervisor.ok()) {
     std::cerr << "vigild: " << supervisor.status().message() << "\n";
@@ -86,6 +88,17 @@ int main(int argc, char** argv) {
   }
   maze = *std::move(maze_service);
   (*supervisor)->AddUnitListener(maze.get());
+  // rlimit-events API: also before any thread starts (its timer signal).
+  auto rlimit_events = vigil::rlimit::RlimitEventsService::Create(
+      (*supervisor)->loop(),
+      vigil::rlimit::RlimitEventsService::OptionsFromConfig(main_config.rlimit_events));
+  if (!rlimit_events.ok()) {
+    std::cerr << "vigild: rlimit-events: " << rlimit_events.status().message() << "\n";
+    return 1;
+  }
+  vigil::Logger log;
+  log.set_level(main_config.log_level);
+  log.Info((*rlimit_events)->Describe());
   absl::Status status = (*supervisor)->Run();
   if (!status.ok()) {
     std::cerr << "vigild: " << status.message() << "\n";

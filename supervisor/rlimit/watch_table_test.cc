@@ -1,0 +1,142 @@
+#include "supervisor/rlimit/watch_table.h"
+
+#include "gtest/gtest.h"
+
+namespace vigil::rlimit {
+namespace {
+
+rle_watch W(pid_t pid, uint32_t resource, int64_t level, int64_t hysteresis = 0) {
+  rle_watch w{};
+  w.pid = pid;
+  w.resource = resource;
+  w.level = level;
+  w.hysteresis = hysteresis;
+  return w;
+}
+
+struct Seen {
+  ConnectionId connection;
+  uint32_t type;
+  pid_t pid;
+  int32_t direction;
+  int64_t level;
+  bool operator==(const Seen&) const = default;
+};
+
+std::vector<Seen> Summary(const std::vector<Notice>& notices) {
+  std::vector<Seen> out;
+  for (const Notice& n : notices) {
+    out.push_back({n.connection, n.event.type, n.event.pid, n.event.direction, n.event.level});
+  }
+  return out;
+}
+
+TEST(WatchTableTest, OneEventPerCrossingPerDirection) {
+  WatchTable table(100);
+  ASSERT_TRUE(table.Add(1, W(10, RLE_RES_NOFILE, 5)).ok());
+  EXPECT_TRUE(table.Update(10, RLE_RES_NOFILE, 3, 0).empty());
+  auto up = table.Update(10, RLE_RES_NOFILE, 5, 0);
+  EXPECT_EQ(Summary(up), (std::vector<Seen>{{1, RLE_EV_CROSSING, 10, RLE_DIR_UP, 5}}));
+  EXPECT_EQ(up[0].event.value, 5);
+  EXPECT_TRUE(table.Update(10, RLE_RES_NOFILE, 9, 0).empty());
+  EXPECT_EQ(Summary(table.Update(10, RLE_RES_NOFILE, 4, 0)),
+            (std::vector<Seen>{{1, RLE_EV_CROSSING, 10, RLE_DIR_DOWN, 5}}));
+  EXPECT_TRUE(table.Update(10, RLE_RES_NOFILE, 1, 0).empty());
+}
+
+TEST(WatchTableTest, HysteresisDelaysTheDownwardCrossing) {
+  WatchTable table(100);
+  ASSERT_TRUE(table.Add(1, W(10, RLE_RES_RSS, 100, 10)).ok());
+  EXPECT_EQ(table.Update(10, RLE_RES_RSS, 100, 0).size(), 1u);
+  EXPECT_TRUE(table.Update(10, RLE_RES_RSS, 90, 0).empty());
+  EXPECT_EQ(table.Update(10, RLE_RES_RSS, 89, 0).size(), 1u);
+}
+
+TEST(WatchTableTest, ManyWatchersManyProcessesEachGetTheirOwn) {
+  WatchTable table(100);
+  for (ConnectionId c : {1, 2, 3}) {
+    for (pid_t p : {10, 20}) ASSERT_TRUE(table.Add(c, W(p, RLE_RES_TASKS, 2 * c)).ok());
+  }
+  // pid 10 to 4 tasks: connections 1 (level 2) and 2 (level 4), not 3 (6).
+  EXPECT_EQ(Summary(table.Update(10, RLE_RES_TASKS, 4, 0)),
+            (std::vector<Seen>{{1, RLE_EV_CROSSING, 10, RLE_DIR_UP, 2},
+                               {2, RLE_EV_CROSSING, 10, RLE_DIR_UP, 4}}));
+  EXPECT_TRUE(table.Update(20, RLE_RES_NOFILE, 100, 0).empty());  // not watched
+  // Down past every level: descending order.
+  EXPECT_EQ(Summary(table.Update(10, RLE_RES_TASKS, 1, 0)),
+            (std::vector<Seen>{{2, RLE_EV_CROSSING, 10, RLE_DIR_DOWN, 4},
+                               {1, RLE_EV_CROSSING, 10, RLE_DIR_DOWN, 2}}));
+}
+
+TEST(WatchTableTest, ExitEndsEveryWatchWithOneExitPerConnection) {
+  WatchTable table(100);
+  ASSERT_TRUE(table.Add(1, W(10, RLE_RES_NOFILE, 5)).ok());
+  ASSERT_TRUE(table.Add(1, W(10, RLE_RES_RSS, 5)).ok());
+  ASSERT_TRUE(table.Add(2, W(10, RLE_RES_NOFILE, 5)).ok());
+  ASSERT_TRUE(table.Add(2, W(20, RLE_RES_NOFILE, 5)).ok());
+  auto exits = Summary(table.RemoveProcess(10, 0));
+  ASSERT_EQ(exits.size(), 2u);
+  for (const Seen& s : exits) EXPECT_EQ(s.type, RLE_EV_EXIT);
+  EXPECT_FALSE(table.HasProcess(10));
+  EXPECT_EQ(table.WatchCount(1), 0u);
+  EXPECT_EQ(table.WatchCount(2), 1u);
+  // The same watch can be added again (a new process under the pid).
+  EXPECT_TRUE(table.Add(1, W(10, RLE_RES_NOFILE, 5)).ok());
+}
+
+TEST(WatchTableTest, ClosingConnectionDropsOnlyItsWatches) {
+  WatchTable table(100);
+  ASSERT_TRUE(table.Add(1, W(10, RLE_RES_NOFILE, 5)).ok());
+  ASSERT_TRUE(table.Add(1, W(20, RLE_RES_NOFILE, 5)).ok());
+  ASSERT_TRUE(table.Add(2, W(20, RLE_RES_NOFILE, 7)).ok());
+  std::vector<pid_t> touched = table.RemoveConnection(1);
+  std::sort(touched.begin(), touched.end());
+  EXPECT_EQ(touched, (std::vector<pid_t>{10, 20}));
+  EXPECT_FALSE(table.HasProcess(10));
+  EXPECT_TRUE(table.HasProcess(20));
+  EXPECT_EQ(table.Levels(20, RLE_RES_NOFILE), (std::vector<int64_t>{7}));
+  EXPECT_EQ(Summary(table.Update(20, RLE_RES_NOFILE, 7, 0)),
+            (std::vector<Seen>{{2, RLE_EV_CROSSING, 20, RLE_DIR_UP, 7}}));
+}
+
+TEST(WatchTableTest, RefusesBadAndDuplicateWatchesAndEnforcesTheCap) {
+  WatchTable table(2);
+  EXPECT_EQ(table.Add(1, W(10, RLE_RES_NOFILE, -3)).message(), "levels must be > 0, got -3");
+  EXPECT_EQ(table.Add(1, W(10, RLE_RES_NOFILE, 0)).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(table.Add(1, W(10, RLE_RES_NOFILE, 5, 5)).code(),
+            absl::StatusCode::kInvalidArgument);
+  rle_watch flagged = W(10, RLE_RES_NOFILE, 5);
+  flagged.flags = 1;
+  EXPECT_EQ(table.Add(1, flagged).code(), absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(table.Add(1, W(10, RLE_RES_NOFILE, 5)).ok());
+  EXPECT_EQ(table.Add(1, W(10, RLE_RES_NOFILE, 5)).code(), absl::StatusCode::kAlreadyExists);
+  ASSERT_TRUE(table.Add(1, W(10, RLE_RES_NOFILE, 6)).ok());
+  absl::Status capped = table.Add(1, W(10, RLE_RES_NOFILE, 7));
+  EXPECT_EQ(capped.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(capped.message(),
+            "this connection has reached its cap of 2 watches "
+            "(rlimit_events.max_watches in vigil.yaml); remove some first");
+  EXPECT_TRUE(table.Add(2, W(10, RLE_RES_NOFILE, 7)).ok());  // per connection
+  bool last = true;
+  EXPECT_EQ(table.Remove(1, W(10, RLE_RES_NOFILE, 99), &last).code(),
+            absl::StatusCode::kNotFound);
+  ASSERT_TRUE(table.Remove(1, W(10, RLE_RES_NOFILE, 5), &last).ok());
+  EXPECT_FALSE(last);
+  EXPECT_TRUE(table.Add(1, W(10, RLE_RES_NOFILE, 7)).ok());
+}
+
+TEST(WatchTableTest, LowestLevelBelowAndAnyAbove) {
+  WatchTable table(10);
+  ASSERT_TRUE(table.Add(1, W(10, RLE_RES_CPU, 300)).ok());
+  ASSERT_TRUE(table.Add(2, W(10, RLE_RES_CPU, 100)).ok());
+  EXPECT_EQ(table.LowestLevelBelow(10, RLE_RES_CPU), 100);
+  table.Update(10, RLE_RES_CPU, 150, 0);
+  EXPECT_EQ(table.LowestLevelBelow(10, RLE_RES_CPU), 300);
+  EXPECT_TRUE(table.AnyAbove(10, RLE_RES_CPU));
+  table.Update(10, RLE_RES_CPU, 400, 0);
+  EXPECT_EQ(table.LowestLevelBelow(10, RLE_RES_CPU), std::nullopt);
+  EXPECT_FALSE(table.AnyAbove(10, RLE_RES_MAZE));
+}
+
+}  // namespace
+}  // namespace vigil::rlimit
