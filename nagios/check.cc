@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <clocale>
+#include <cstdlib>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -12,6 +13,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "nagios/evaluator.h"
+#include "nagios/native_checks.h"
+#include "nagios/vigild_client.h"
+#include "nagios/vigild_source.h"
 
 namespace vigil::nagios {
 namespace {
@@ -52,18 +56,45 @@ void Print(const std::string& text) {
   std::fwrite(text.data(), 1, text.size(), stdout);
 }
 
+void Trace(const ProcessSource& source) {
+  const char* path = std::getenv("VIGIL_CHECK_TRACE");
+  if (path == nullptr || *path == '\0') return;
+  std::string line = "source=proc\n";
+  if (auto* vigild = dynamic_cast<const VigildProcessSource*>(&source)) {
+    line = vigild->used_table()
+               ? absl::StrCat("source=vigild candidates=", vigild->candidates(), "\n")
+               : absl::StrCat("source=proc fallback=", vigild->fallback_reason(), "\n");
+  } else if (dynamic_cast<const PsFileSource*>(&source) != nullptr) {
+    line = "source=file\n";
+  }
+  if (FILE* out = std::fopen(path, "a")) {
+    std::fputs(line.c_str(), out);
+    std::fclose(out);
+  }
+}
+
 }  // namespace
 
-std::unique_ptr<ProcessSource> DefaultProcessSource(const CheckConfig& config) {
+std::unique_ptr<ProcessSource> DefaultProcessSource(const CheckConfig& config,
+                                                    const std::string& vigil_socket) {
   if (config.input_file) return std::make_unique<PsFileSource>(*config.input_file);
+  if (auto vigild = VigildProcessSource::Connect(vigil_socket, config)) return vigild;
   return std::make_unique<ProcSource>();
 }
 
 int RunCheck(int argc, char** argv) {
   std::setlocale(LC_ALL, "");
   std::setlocale(LC_NUMERIC, "POSIX");
-  ParsedCommandLine parsed =
-      ParseCommandLine(std::vector<std::string>(argv, argv + argc));
+  std::vector<std::string> args(argv, argv + argc);
+  const std::optional<std::string> socket_option = TakeVigilSocketOption(args);
+  const std::string vigil_socket =
+      VigilSocketPath(socket_option ? &*socket_option : nullptr);
+  if (IsNativeCheck(args)) {
+    const int code = RunNativeCheck(args, vigil_socket);
+    std::fflush(stdout);
+    return code;
+  }
+  ParsedCommandLine parsed = ParseCommandLine(std::move(args));
   if (!parsed.config) {
     Print(parsed.output);
     return parsed.exit_code;
@@ -77,8 +108,9 @@ int RunCheck(int argc, char** argv) {
   if (config.verbose >= 2) Print(absl::StrCat("CMD: ", kPsCommand, "\n"));
   std::fflush(stdout);
 
-  std::unique_ptr<ProcessSource> source = DefaultProcessSource(config);
+  std::unique_ptr<ProcessSource> source = DefaultProcessSource(config, vigil_socket);
   absl::StatusOr<std::vector<PsRow>> rows = source->Rows();
+  Trace(*source);
   if (!rows.ok()) {
     if (config.input_file) {
       Print(std::string(rows.status().message()));
