@@ -223,6 +223,36 @@ struct RlimitEventsConfig {
   bool operator==(const RlimitEventsConfig&) const = default;
 };
 
+// Passive results for Nagios, NSCA and Icinga 2 (the main file's `nagios:`
+// section, issue 8): vigild pushes a result the moment a unit's state or a
+// watched level changes. Each target is off while its key is unset.
+struct NagiosConfig {
+  std::string host;  // empty: this machine's host name
+  // Service names; {unit} and {resource} are replaced.
+  std::string service = "vigil {unit}";
+  std::string level_service = "vigil {unit} {resource}";
+  std::string command_file;               // Nagios external command file
+  std::vector<std::string> nsca_command;  // send_nsca argv, results on stdin
+  struct Icinga2 {
+    std::string url;  // http(s)://host:5665
+    std::string user;
+    std::string password;
+    std::string ca_file;  // empty: the system's CAs
+    bool insecure = false;  // skip TLS verification
+    bool operator==(const Icinga2&) const = default;
+  } icinga2;
+  // A target that fails is retried after initial, doubling up to max; after
+  // `attempts` failures in a row its queued results are dropped and counted.
+  Duration retry_initial{1000};
+  Duration retry_max{30000};
+  int64_t retry_attempts = 5;
+  int64_t queue = 1000;  // results waiting per target; the oldest go first
+  bool enabled() const {
+    return !command_file.empty() || !nsca_command.empty() || !icinga2.url.empty();
+  }
+  bool operator==(const NagiosConfig&) const = default;
+};
+
 struct MainConfig {
   std::string source_path;
   std::string control_socket = "/run/vigil/vigild.sock";
@@ -233,6 +263,7 @@ struct MainConfig {
   LogLevel log_level = LogLevel::kInfo;
   std::string units_dir = "/etc/vigil/units";
   RlimitEventsConfig rlimit_events;
+  NagiosConfig nagios;
   bool operator==(const MainConfig&) const = default;
 };
 

@@ -349,6 +349,70 @@ void ReadRlimitEvents(const Field& field, RlimitEventsConfig& rlimit) {
   if (auto f = map.Get("cpu_tick")) Assign(f->PositiveDuration(), rlimit.cpu_tick);
 }
 
+std::optional<std::string> ReadServiceTemplate(const Field& field,
+                                               std::initializer_list<const char*> needed) {
+  std::optional<std::string> text = field.String();
+  if (!text) return std::nullopt;
+  for (const char* placeholder : needed) {
+    if (text->find(placeholder) == std::string::npos) {
+      field.Expected(absl::StrCat("a service name containing ", placeholder));
+      return std::nullopt;
+    }
+  }
+  return text;
+}
+
+void ReadIcinga2(const Field& field, NagiosConfig::Icinga2& icinga2) {
+  MapFields map(field, "a map of url, user, password, ca_file and insecure",
+                {"url", "user", "password", "ca_file", "insecure"});
+  if (auto f = map.Require("url", "an http:// or https:// URL")) {
+    std::optional<std::string> url = f->String();
+    if (url && !absl::StartsWith(*url, "http://") && !absl::StartsWith(*url, "https://")) {
+      f->Expected("an http:// or https:// URL");
+    } else if (url) {
+      icinga2.url = *url;
+    }
+  }
+  if (auto f = map.Get("user")) Assign(f->String(), icinga2.user);
+  if (auto f = map.Get("password")) Assign(f->Text(), icinga2.password);
+  if (auto f = map.Get("ca_file")) Assign(f->AbsolutePath(), icinga2.ca_file);
+  if (auto f = map.Get("insecure")) Assign(f->Bool(), icinga2.insecure);
+  if (map.clean() && map.Has("user") != map.Has("password")) {
+    map.self().Fail("user and password go together");
+  }
+}
+
+void ReadNagios(const Field& field, NagiosConfig& nagios) {
+  MapFields map(field,
+                "a map of host, service, level_service, command_file, nsca, icinga2, "
+                "retry and queue",
+                {"host", "service", "level_service", "command_file", "nsca", "icinga2",
+                 "retry", "queue"});
+  if (auto f = map.Get("host")) Assign(f->String(), nagios.host);
+  if (auto f = map.Get("service")) Assign(ReadServiceTemplate(*f, {"{unit}"}), nagios.service);
+  if (auto f = map.Get("level_service")) {
+    Assign(ReadServiceTemplate(*f, {"{unit}", "{resource}"}), nagios.level_service);
+  }
+  if (auto f = map.Get("command_file")) Assign(f->AbsolutePath(), nagios.command_file);
+  if (auto f = map.Get("nsca")) {
+    MapFields nsca(*f, "a map with command", {"command"});
+    if (auto c = nsca.Require("command", "a send_nsca command line")) {
+      Assign(c->Argv(), nagios.nsca_command);
+    }
+  }
+  if (auto f = map.Get("icinga2")) ReadIcinga2(*f, nagios.icinga2);
+  if (auto f = map.Get("retry")) {
+    MapFields retry(*f, "a map of initial, max and attempts", {"initial", "max", "attempts"});
+    if (auto r = retry.Get("initial")) Assign(r->PositiveDuration(), nagios.retry_initial);
+    if (auto r = retry.Get("max")) Assign(r->PositiveDuration(), nagios.retry_max);
+    if (auto r = retry.Get("attempts")) Assign(r->Integer(1, 1000), nagios.retry_attempts);
+    if (retry.clean() && nagios.retry_max < nagios.retry_initial) {
+      retry.self().Fail("max must not be below initial");
+    }
+  }
+  if (auto f = map.Get("queue")) Assign(f->Integer(1, 1000000), nagios.queue);
+}
+
 struct MainRead {
   MainConfig config;
   // Where units_dir was set, to blame if the directory cannot be read.
@@ -363,7 +427,7 @@ std::optional<MainRead> ReadMain(const std::string& file, ErrorList& errors) {
   std::optional<MapFields> map = ReadRootMap(
       file, "a map of vigild settings",
       {"control_socket", "control_socket_mode", "cgroup_root", "log_level",
-       "units_dir", "rlimit_events"},
+       "units_dir", "rlimit_events", "nagios"},
       errors);
   if (!map) return std::nullopt;
   MainRead read;
@@ -386,6 +450,7 @@ std::optional<MainRead> ReadMain(const std::string& file, ErrorList& errors) {
   }
   if (auto f = map->Get("log_level")) Assign(ReadLogLevel(*f), config.log_level);
   if (auto f = map->Get("rlimit_events")) ReadRlimitEvents(*f, config.rlimit_events);
+  if (auto f = map->Get("nagios")) ReadNagios(*f, config.nagios);
   if (config.rlimit_events.socket.empty()) {
     config.rlimit_events.socket =
         (fs::path(config.control_socket).parent_path() / "rlimit-events.sock").string();

@@ -89,7 +89,37 @@ const BadCase kBadCases[] = {
     {"main_unknown_key", "vigil.yaml", "units_dir: units\nsocket: /tmp/s\n",
      "vigil.yaml:2:1: socket: expected a key among control_socket, "
      "control_socket_mode, cgroup_root, log_level, units_dir, rlimit_events, "
-     "got \"socket\""},
+     "nagios, got \"socket\""},
+    {"nagios_unknown_key", "vigil.yaml", "units_dir: units\nnagios: {cmd_file: /x}\n",
+     "vigil.yaml:2:10: nagios.cmd_file: expected a key among host, service, "
+     "level_service, command_file, nsca, icinga2, retry, queue, got \"cmd_file\""},
+    {"nagios_relative_command_file", "vigil.yaml",
+     "units_dir: units\nnagios:\n  command_file: nagios.cmd\n",
+     "vigil.yaml:3:3: nagios.command_file: expected an absolute path, got \"nagios.cmd\""},
+    {"nagios_service_without_unit", "vigil.yaml",
+     "units_dir: units\nnagios:\n  service: procs\n",
+     "vigil.yaml:3:3: nagios.service: expected a service name containing {unit}, got "
+     "\"procs\""},
+    {"nagios_level_service_without_resource", "vigil.yaml",
+     "units_dir: units\nnagios:\n  level_service: \"{unit}\"\n",
+     "vigil.yaml:3:3: nagios.level_service: expected a service name containing "
+     "{resource}, got \"{unit}\""},
+    {"nagios_nsca_without_command", "vigil.yaml",
+     "units_dir: units\nnagios:\n  nsca: {}\n",
+     "vigil.yaml:3:3: nagios.nsca.command: expected a send_nsca command line, got "
+     "nothing (the key is missing)"},
+    {"nagios_icinga2_ftp", "vigil.yaml",
+     "units_dir: units\nnagios:\n  icinga2: {url: \"ftp://x\"}\n",
+     "vigil.yaml:3:13: nagios.icinga2.url: expected an http:// or https:// URL, got "
+     "\"ftp://x\""},
+    {"nagios_icinga2_user_without_password", "vigil.yaml",
+     "units_dir: units\nnagios:\n  icinga2: {url: \"http://x\", user: root}\n",
+     "vigil.yaml:3:3: nagios.icinga2: user and password go together"},
+    {"nagios_retry_max_below_initial", "vigil.yaml",
+     "units_dir: units\nnagios:\n  retry: {initial: 5s, max: 1s}\n",
+     "vigil.yaml:3:3: nagios.retry: max must not be below initial"},
+    {"nagios_zero_queue", "vigil.yaml", "units_dir: units\nnagios:\n  queue: 0\n",
+     "vigil.yaml:3:3: nagios.queue: expected an integer from 1 to 1000000, got \"0\""},
     {"rlimit_events_unknown_key", "vigil.yaml",
      "units_dir: units\nrlimit_events: {sock: /tmp/r.sock}\n",
      "vigil.yaml:2:17: rlimit_events.sock: expected a key among socket, mode, "
@@ -603,6 +633,47 @@ rlimit_events:
   ASSERT_TRUE(config.ok()) << config.status();
   RlimitEventsConfig expected{"/tmp/r.sock", 0666, "nogroup", 500, 64, milliseconds(5)};
   EXPECT_EQ(config->main.rlimit_events, expected);
+}
+
+TEST_F(LoaderTest, MainFileReadsNagios) {
+  fs::create_directories("u");
+  Write("vigil.yaml", R"(
+units_dir: u
+nagios:
+  host: web01
+  service: "svc {unit}"
+  level_service: "{unit}/{resource}"
+  command_file: /var/lib/nagios4/rw/nagios.cmd
+  nsca: {command: [/usr/sbin/send_nsca, -H, nagios.example]}
+  icinga2: {url: "https://icinga:5665", user: vigil, password: s3cret,
+            ca_file: /etc/ca.crt, insecure: true}
+  retry: {initial: 200ms, max: 5s, attempts: 3}
+  queue: 50
+)");
+  absl::StatusOr<Config> config = LoadConfig("vigil.yaml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  NagiosConfig expected;
+  expected.host = "web01";
+  expected.service = "svc {unit}";
+  expected.level_service = "{unit}/{resource}";
+  expected.command_file = "/var/lib/nagios4/rw/nagios.cmd";
+  expected.nsca_command = {"/usr/sbin/send_nsca", "-H", "nagios.example"};
+  expected.icinga2 = {"https://icinga:5665", "vigil", "s3cret", "/etc/ca.crt", true};
+  expected.retry_initial = milliseconds(200);
+  expected.retry_max = milliseconds(5000);
+  expected.retry_attempts = 3;
+  expected.queue = 50;
+  EXPECT_EQ(config->main.nagios, expected);
+  EXPECT_TRUE(config->main.nagios.enabled());
+}
+
+TEST_F(LoaderTest, NagiosIsOffByDefault) {
+  fs::create_directories("u");
+  Write("vigil.yaml", "units_dir: u\n");
+  absl::StatusOr<Config> config = LoadConfig("vigil.yaml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_FALSE(config->main.nagios.enabled());
+  EXPECT_EQ(config->main.nagios.service, "vigil {unit}");
 }
 
 TEST_F(LoaderTest, RlimitEventsSocketDefaultsBesideTheControlSocket) {
