@@ -13,7 +13,7 @@ std::string LevelTriggers(const config::WatchSpec& spec,
     if (spec.tasks && features.pids_controller) triggers += "pids.events, ";
     if (spec.pressure && features.psi) triggers += "PSI triggers, ";
   }
-  return absl::StrCat("read on ", triggers, "and every ",
+  return absl::StrCat("read on ", triggers, triggers.empty() ? "every " : "and every ",
                       features.cpu_tick.count(),
                       "ms of the main process's CPU (CPU-time timer)");
 }

@@ -11,19 +11,22 @@
 //   spin:MS         burn MS of this process's CPU time
 //   sleep:MS        sleep MS of wall time
 //   threads:N       keep N extra threads, each blocked in read(2)
-//   burn:N:MS       N threads (with this one) spin for MS of wall time
+//   burn:N:MS       N threads (with this one) spin for MS of wall time (0: ever)
+//   burn-until-signal:N:MS  the same, ending early at a SIGUSR1/SIGUSR2
 //   forkbomb        fork sleeping children until fork fails ("mark" line;
 //                   at most 256)
 //   reap            SIGKILL and reap every child from forkbomb
 //   flap:N:SIZE     N times: alloc SIZE, spin 40, free 0, spin 40
-//   wait-signal:MS  sleep until a SIGUSR1/SIGUSR2 arrives or MS pass
+//   wait-signal:MS  sleep until a SIGUSR1/SIGUSR2 has come in this round (since
+//                   the start or the last again:N) or MS pass
 //   again:N         run all steps before this one N more times
 //   pause           wait for signals forever
 //   exit:CODE       exit now
 //
 // Report lines: "start", "step <name>", "mark <what>", "signal <signo>",
 // "done", each followed by the realtime in ns. --mark=SIZE adds a "mark rss"
-// line each time the resident size (statm) rises to SIZE; --cpu-mark=MS a
+// line each time memory rises to SIZE: memory.current of its own cgroup where
+// that file exists (pure v2), else its resident size (statm); --cpu-mark=MS a
 // "mark cpu" line when the process's CPU time passes MS during spin steps.
 // --once=FILE: if FILE exists, just pause (so a restarted unit stays quiet);
 // otherwise create it and run the steps.
@@ -118,9 +121,37 @@ int64_t ResidentBytes() {
   return int64_t{resident} * page_size;
 }
 
+// memory.current of this process's own cgroup where the memory controller
+// is there (what memory.high/max and levels on pure v2 see), else -1.
+int memory_current_fd = -1;
+
+void OpenMemoryCurrent() {
+  char buf[4096] = {};
+  int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  std::string text(buf, n > 0 ? n : 0);
+  size_t at = text.find("0::");
+  if (at == std::string::npos) return;
+  std::string path = text.substr(at + 3, text.find('\n', at) - at - 3);
+  for (const char* mount : {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"}) {
+    std::string file = std::string(mount) + path + "/memory.current";
+    memory_current_fd = open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (memory_current_fd >= 0) return;
+  }
+}
+
+int64_t MemoryForMark() {
+  if (memory_current_fd < 0) return ResidentBytes();
+  char buf[32] = {};
+  if (pread(memory_current_fd, buf, sizeof buf - 1, 0) <= 0) return ResidentBytes();
+  return atoll(buf);
+}
+
 void CheckRssMark() {
   if (rss_mark <= 0) return;
-  int64_t rss = ResidentBytes();
+  int64_t rss = MemoryForMark();
   if (rss_mark_armed && rss >= rss_mark) {
     Report("mark rss", 0, false);
     rss_mark_armed = false;
@@ -209,7 +240,8 @@ void* BurnThread(void*) {
   return nullptr;
 }
 
-void Burn(int threads, int64_t ms) {
+void Burn(int threads, int64_t ms, bool stop_burn_on_signal) {
+  int signals_before = signals_seen.load();
   Report("mark burn", 0, false);
   burning = true;
   std::vector<pthread_t> extra(threads > 1 ? threads - 1 : 0);
@@ -223,6 +255,7 @@ void Burn(int threads, int64_t ms) {
     clock_gettime(CLOCK_MONOTONIC, &now);
     int64_t elapsed = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
     if (ms > 0 && elapsed >= ms) break;
+    if (stop_burn_on_signal && signals_seen.load() != signals_before) break;
   }
   burning = false;
   for (auto& t : extra) pthread_join(t, nullptr);
@@ -252,8 +285,11 @@ void Reap() {
   children.clear();
 }
 
+// Signals seen when the current round (the steps up to an again:N) began.
+int signals_at_round_start = 0;
+
 void WaitSignal(int64_t ms) {
-  int before = signals_seen.load();
+  int before = signals_at_round_start;
   for (int64_t waited = 0; waited < ms && signals_seen.load() == before; waited += 5) {
     SleepMs(5);
   }
@@ -278,6 +314,7 @@ std::vector<std::string> Split(const std::string& step) {
 
 int main(int argc, char** argv) {
   page_size = sysconf(_SC_PAGESIZE);
+  OpenMemoryCurrent();
   std::vector<std::string> steps;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -318,7 +355,9 @@ int main(int argc, char** argv) {
     } else if (op == "threads" && p.size() == 2) {
       SetThreads(atoi(p[1].c_str()));
     } else if (op == "burn" && p.size() == 3) {
-      Burn(atoi(p[1].c_str()), atoll(p[2].c_str()));
+      Burn(atoi(p[1].c_str()), atoll(p[2].c_str()), false);
+    } else if (op == "burn-until-signal" && p.size() == 3) {
+      Burn(atoi(p[1].c_str()), atoll(p[2].c_str()), true);
     } else if (op == "forkbomb") {
       ForkBomb();
     } else if (op == "reap") {
@@ -334,7 +373,10 @@ int main(int argc, char** argv) {
       WaitSignal(atoll(p[1].c_str()));
     } else if (op == "again" && p.size() == 2) {
       if (again_left[i] < 0) again_left[i] = atoi(p[1].c_str());
-      if (again_left[i]-- > 0) i = static_cast<size_t>(-1);  // back to the first step
+      if (again_left[i]-- > 0) {
+        i = static_cast<size_t>(-1);  // back to the first step
+        signals_at_round_start = signals_seen.load();
+      }
     } else if (op == "pause") {
       Report("done", 0, false);
       PauseForever();
