@@ -30,14 +30,14 @@ constexpr absl::Duration kMinMazeCheck = maze::MazeDetector::kMinCheckInterval;
 
 }  // namespace
 
-int ErrnoFor(const absl::Status& status) {
+int ErrnoFor(const absl::Status& status, rle_msg_type type) {
   switch (status.code()) {
     case absl::StatusCode::kOk:
       return 0;
     case absl::StatusCode::kInvalidArgument:
       return EINVAL;
     case absl::StatusCode::kNotFound:
-      return ESRCH;
+      return type == RLE_MSG_REMOVE_WATCH ? ENOENT : ESRCH;
     case absl::StatusCode::kPermissionDenied:
       return EPERM;
     case absl::StatusCode::kAlreadyExists:
@@ -149,7 +149,7 @@ void RlimitEventsService::OnRecord(ClientConnection& client, absl::string_view r
   const Request& request = std::get<Request>(decoded);
   bool add = request.type == RLE_MSG_ADD_WATCH;
   absl::Status status = add ? Add(client, request.watch) : Remove(client, request.watch);
-  client.SendReply(EncodeReply(request.seq, ErrnoFor(status),
+  client.SendReply(EncodeReply(request.seq, ErrnoFor(status, request.type),
                                status.ok() ? "ok" : std::string(status.message())));
   // The new watch's first reading: a usage already past its level is
   // reported now.

@@ -106,8 +106,9 @@ class RlimitEventsService {
   uint64_t next_cookie_ = 1;
 };
 
-// The errno value a reply carries for a failed request's status.
-int ErrnoFor(const absl::Status& status);
+// The errno value a reply to a request of `type` carries for its status
+// (NotFound is ESRCH for an add, a missing process; ENOENT for a remove).
+int ErrnoFor(const absl::Status& status, rle_msg_type type);
 
 }  // namespace vigil::rlimit
 
