@@ -11,6 +11,10 @@ PACKAGES=(
   # comparison against the real check_procs
   qemu-system-x86 linux-image-amd64 busybox-static cpio python3
   monitoring-plugins-basic procps
+  # kmod/: build rlimit_noti.ko with kbuild for the VM's kernel (headers of
+  # the same version as linux-image-amd64: install both in one go) and
+  # inspect it (modinfo)
+  linux-headers-amd64 make kmod
 )
 
 missing=()
