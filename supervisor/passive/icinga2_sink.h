@@ -1,0 +1,58 @@
+// Icinga2Sink: POSTs each result to Icinga 2's REST API
+// (/v1/actions/process-check-result) with libcurl's multi interface driven
+// by vigild's EventLoop and TimerQueue (CURLMOPT_SOCKETFUNCTION registers
+// curl's sockets with the loop, CURLMOPT_TIMERFUNCTION arms one timer), so a
+// slow or dead Icinga never blocks vigild. http:// and https:// (Icinga's
+// API only speaks TLS: give its CA as ca_file, or insecure: true for a
+// self-signed test setup). Success is HTTP 200; anything else is a failure
+// with the status and the start of the body.
+//
+// Owns a CURLM handle and at most one CURL easy handle (one request in
+// flight). curl_global_init must have run before any thread started:
+// GlobalInit() does it and is called by the NagiosService's Create.
+#ifndef VIGIL_SUPERVISOR_PASSIVE_ICINGA2_SINK_H_
+#define VIGIL_SUPERVISOR_PASSIVE_ICINGA2_SINK_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "config/config.h"
+#include "supervisor/event_loop.h"
+#include "supervisor/passive/delivery_queue.h"
+#include "supervisor/timer_queue.h"
+
+namespace vigil::passive {
+
+class Icinga2Sink : public Sink {
+ public:
+  static absl::Status GlobalInit();
+  static absl::StatusOr<std::unique_ptr<Icinga2Sink>> Create(
+      EventLoop& loop, TimerQueue& timers, const config::NagiosConfig::Icinga2& config);
+  ~Icinga2Sink() override;
+  std::string name() const override;
+  void Deliver(const std::vector<PassiveResult>& batch, Done done) override;
+
+ private:
+  struct Request;
+  Icinga2Sink(EventLoop& loop, TimerQueue& timers, config::NagiosConfig::Icinga2 config,
+              void* multi);
+  static int OnSocket(void* easy, int fd, int what, void* self, void* socket_data);
+  static int OnTimer(void* multi, long timeout_ms, void* self);
+  void Act(int fd, int events);
+  void CollectFinished();
+
+  EventLoop& loop_;
+  TimerQueue& timers_;
+  config::NagiosConfig::Icinga2 config_;
+  void* multi_;  // CURLM*
+  std::map<int, EventLoop::WatchId> sockets_;
+  TimerQueue::TimerId timer_ = 0;
+  std::unique_ptr<Request> request_;
+};
+
+}  // namespace vigil::passive
+
+#endif  // VIGIL_SUPERVISOR_PASSIVE_ICINGA2_SINK_H_
