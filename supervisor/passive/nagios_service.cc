@@ -56,8 +56,13 @@ absl::StatusOr<std::unique_ptr<NagiosService>> NagiosService::Create(EventLoop& 
   return service;
 }
 
+NagiosService::~NagiosService() { Shutdown(); }
+
 // Targets go first: their sinks hold the loop's watches and the timers.
-NagiosService::~NagiosService() { targets_.clear(); }
+void NagiosService::Shutdown() {
+  targets_.clear();
+  timers_.reset();
+}
 
 void NagiosService::OnMainStarted(const UnitProcess& unit) {
   UnitInfo& info = units_[unit.config.name];
@@ -75,7 +80,8 @@ void NagiosService::OnEvent(const Event& event) {
       for (auto& target : targets_) target->Push(*result);
     }
   }
-  info.last_event = DescribeEvent(event);
+  // A state is reported as such; its cause is the event before it.
+  if (event.kind != "state") info.last_event = DescribeEvent(event);
 }
 
 json::Value NagiosService::HandleNagios(const json::Value& request) {

@@ -44,6 +44,11 @@ class NagiosService : public UnitListener {
   void OnMainStarted(const UnitProcess& unit) override;
   void OnMainGone(const std::string&, int) override {}
   json::Value HandleNagios(const json::Value& request);
+  // Releases the targets (their loop watches and timers) while the loop
+  // still exists; later events are ignored. vigild calls it when Run()
+  // returns: the service itself must outlive the Supervisor, which may still
+  // publish while it is destroyed.
+  void Shutdown();
   // One line for vigild's start-up report.
   std::string Describe() const;
 
