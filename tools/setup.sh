@@ -11,6 +11,9 @@ PACKAGES=(
   # comparison against the real check_procs
   qemu-system-x86 linux-image-amd64 busybox-static cpio python3
   monitoring-plugins-basic procps
+  # check_vigil's passive results: Icinga 2 API over HTTPS (libcurl), the
+  # real Nagios of the end-to-end test, send_nsca for NSCA targets
+  libcurl4-openssl-dev nagios4-core nsca-client
   # kmod/: build rlimit_noti.ko with kbuild for the VM's kernel (headers of
   # the same version as linux-image-amd64: install both in one go) and
   # inspect it (modinfo)
