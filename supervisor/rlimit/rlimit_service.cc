@@ -234,10 +234,11 @@ void RlimitEventsService::Sample(pid_t pid) {
     notices.insert(notices.end(), crossed.begin(), crossed.end());
   };
   absl::Status status = [&]() -> absl::Status {
-    if (table_.Watches(pid, RLE_RES_NOFILE) && fds_->sampled()) {
+    if (table_.Watches(pid, RLE_RES_NOFILE)) {
       ASSIGN_OR_RETURN(int64_t fds, fds_->Count(pid));
       update(RLE_RES_NOFILE, fds);
-      sooner(options_.cpu_tick);
+      // An exact backend reports later changes itself.
+      if (fds_->sampled()) sooner(options_.cpu_tick);
     }
     if (table_.Watches(pid, RLE_RES_RSS) || table_.Watches(pid, RLE_RES_TASKS)) {
       ASSIGN_OR_RETURN(StatusReading reading, process.ReadStatus());
