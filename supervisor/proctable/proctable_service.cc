@@ -1,7 +1,6 @@
 #include "supervisor/proctable/proctable_service.h"
 
 #include <dirent.h>
-#include <poll.h>
 #include <regex.h>
 #include <unistd.h>
 
@@ -95,32 +94,18 @@ PsKeys KeysFor(const std::string& comm, const std::string& cmdline) {
   return {std::move(live.prog), std::move(live.args), std::move(defunct.args)};
 }
 
-std::unique_ptr<ProcTableService> ProcTableService::Start(EventLoop& loop,
-                                                          std::string proc_root) {
-  std::unique_ptr<ProcTableService> service(
-      new ProcTableService(loop, std::move(proc_root)));
+std::unique_ptr<ProcTableService> ProcTableService::Start(std::string proc_root) {
+  std::unique_ptr<ProcTableService> service(new ProcTableService(std::move(proc_root)));
   auto socket = ProcEventSocket::Subscribe();
   if (!socket.ok()) {
     service->unavailable_reason_ = std::string(socket.status().message());
     return service;
   }
   service->socket_.emplace(*std::move(socket));
-  ProcTableService* self = service.get();
-  auto watch = loop.Add(service->socket_->fd(), POLLIN, [self](uint32_t) { self->Sync(); });
-  if (!watch.ok()) {
-    service->socket_.reset();
-    service->unavailable_reason_ = std::string(watch.status().message());
-    return service;
-  }
-  service->watch_ = *watch;
-  // Subscribed first: whatever happens during the scan arrives as events
-  // afterwards, and applying them in order ends in the current state.
+  // Subscribed first: whatever happens during the scan is queued as events,
+  // and applying them in order ends in the current state.
   service->Rescan();
   return service;
-}
-
-ProcTableService::~ProcTableService() {
-  if (watch_ != 0) loop_.Remove(watch_);
 }
 
 std::string ProcTableService::Describe() const {
@@ -130,7 +115,7 @@ std::string ProcTableService::Describe() const {
   }
   return absl::StrCat("process table: ", table_.size(),
                       " processes from one /proc scan, kept current by proc connector "
-                      "events (fork, exec, exit, uid, comm)");
+                      "events (fork, exec, exit, uid, comm) applied when check_vigil asks");
 }
 
 std::optional<ProcessFacts> ProcTableService::ReadFacts(pid_t pid) {

@@ -1,6 +1,6 @@
 // ProcTableService: vigild's process table for check_vigil. One /proc scan at
-// start-up, then kept current by proc connector events (ProcEventSocket) for
-// every process on the host, including those vigild did not start:
+// start-up, then proc connector events (ProcEventSocket) for every process on
+// the host, including those vigild did not start:
 //
 //   fork (new process)  copy of the parent's facts, no /proc read
 //   exec                /proc/<pid>/{stat,status,cmdline} of that process
@@ -9,14 +9,21 @@
 //                       unreaped zombie); children re-read for their new ppid
 //   events lost         (socket overflow) the table is rebuilt from /proc
 //
-// Exited entries are confirmed gone (one access() each) a few at a time on
-// later events and on queries, so cleanup has a cause too.
+// Lazily: vigild does not wake for other processes' forks (an idle vigild
+// stays at zero wakeups however busy the host is). The kernel queues the
+// events in the socket's receive buffer (8 MiB, forced) and they are applied,
+// in order, when check_vigil asks. A buffer that overflowed between two
+// questions (ENOBUFS: roughly 10,000 events) makes the next question rebuild
+// the table from /proc first — correct, at the price of one scan.
+//
+// Exited entries are confirmed gone (one access() each) a few at a time as
+// later events are applied.
 //
 // Control command "procs": {"cmd":"procs","select":[{selector}, ...]} where a
 // selector has any of pid, command, uid, ppid, args (substring), ereg (POSIX
 // ERE on args); the reply is {"ok":true,"available":true,"pids":[...],
-// "examined":N,"table":M}. Pending events are applied before answering, so
-// a process that existed before the request was sent is in the answer.
+// "examined":N,"table":M}. Every queued event is applied before answering,
+// so a process that existed before the request was sent is in the answer.
 // Without the proc connector (no CAP_NET_ADMIN) the reply is
 // {"ok":true,"available":false,"reason":...} and check_vigil scans /proc.
 //
@@ -33,7 +40,6 @@
 #include <string>
 
 #include "common/json.h"
-#include "supervisor/event_loop.h"
 #include "supervisor/proctable/proc_event_socket.h"
 #include "supervisor/proctable/process_table.h"
 
@@ -47,11 +53,9 @@ class ProcTableService {
     uint64_t rescans = 0;     // full scans after lost events
   };
 
-  // Never fails: without the proc connector (or the loop) the service is
-  // unavailable and says why.
-  static std::unique_ptr<ProcTableService> Start(EventLoop& loop,
-                                                 std::string proc_root = "/proc");
-  ~ProcTableService();
+  // Never fails: without the proc connector the service is unavailable and
+  // says why.
+  static std::unique_ptr<ProcTableService> Start(std::string proc_root = "/proc");
   ProcTableService(const ProcTableService&) = delete;
   ProcTableService& operator=(const ProcTableService&) = delete;
 
@@ -67,18 +71,15 @@ class ProcTableService {
   const Stats& stats() const { return stats_; }
 
  private:
-  ProcTableService(EventLoop& loop, std::string proc_root)
-      : loop_(loop), proc_root_(std::move(proc_root)) {}
+  explicit ProcTableService(std::string proc_root) : proc_root_(std::move(proc_root)) {}
   void Apply(const ProcChange& change);
   void Rescan();
   std::optional<ProcessFacts> ReadFacts(pid_t pid);
   void RefreshChildren(pid_t parent);
   void ConfirmExited(size_t budget);
 
-  EventLoop& loop_;
   std::string proc_root_;
   std::optional<ProcEventSocket> socket_;
-  EventLoop::WatchId watch_ = 0;
   std::optional<std::string> unavailable_reason_;
   ProcessTable table_;
   Stats stats_;

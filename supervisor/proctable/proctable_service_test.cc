@@ -41,10 +41,7 @@ void WaitForComm(pid_t pid, const std::string& comm) {
 class ProcTableServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto loop = EventLoop::Create(EventLoop::Backend::kAuto);
-    ASSERT_TRUE(loop.ok()) << loop.status();
-    loop_ = *std::move(loop);
-    service_ = ProcTableService::Start(*loop_);
+    service_ = ProcTableService::Start();
     if (!service_->available()) {
       GTEST_SKIP() << "needs CAP_NET_ADMIN for the proc connector: " << service_->Describe();
     }
@@ -98,7 +95,6 @@ class ProcTableServiceTest : public ::testing::Test {
     return std::find(pids.begin(), pids.end(), pid) != pids.end();
   }
 
-  std::unique_ptr<EventLoop> loop_;
   std::unique_ptr<ProcTableService> service_;
   fs::path dir_;
   std::string tag_;
@@ -128,7 +124,9 @@ TEST_F(ProcTableServiceTest, ExitKeepsTheZombieUntilItIsReaped) {
   siginfo_t info{};
   ASSERT_EQ(waitid(P_PID, pid, &info, WEXITED | WNOWAIT), 0);
   EXPECT_EQ(Select(By("command", name)), std::vector<pid_t>{pid});
-  EXPECT_EQ(Select(By("args", "<defunct>")), std::vector<pid_t>{pid});
+  // (Other zombies on the host, or exited processes not yet confirmed gone,
+  // may be selected too: answers are candidates.)
+  EXPECT_TRUE(Has(Select(By("args", "<defunct>")), pid));
   ASSERT_EQ(waitpid(pid, nullptr, 0), pid);
   children_.clear();
   // Confirmation needs a cause: the next query (or any later event).
