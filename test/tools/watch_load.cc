@@ -271,7 +271,7 @@ void ForkBomb() {
       for (;;) pause();
     }
     if (pid < 0) {
-      Report("mark forkfail", errno, true);
+      Report("mark forkfail", 0, false);
       return;
     }
     children.push_back(pid);
