@@ -602,6 +602,7 @@ void Supervisor::Publish(Event event) {
   message.Set("mechanism", event.mechanism);
   message.Set("message", event.message);
   if (control_) control_->Broadcast(message);
+  for (const auto& listener : event_listeners_) listener(event);
 }
 
 void Supervisor::OnSignals() {

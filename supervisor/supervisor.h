@@ -78,6 +78,11 @@ class Supervisor {
   // the built-in commands.
   void RegisterCommand(const std::string& cmd, ControlServer::Handler handler);
   void AddUnitListener(UnitListener* listener) { listeners_.push_back(listener); }
+  // Called with every published event, after it is logged and broadcast
+  // (passive checks to Nagios, for example). Must not block.
+  void AddEventListener(std::function<void(const Event&)> listener) {
+    event_listeners_.push_back(std::move(listener));
+  }
 
  private:
   struct OutputPipe;
@@ -136,6 +141,7 @@ class Supervisor {
   std::list<std::unique_ptr<OutputPipe>> pipes_;
   std::map<std::string, ControlServer::Handler> commands_;
   std::vector<UnitListener*> listeners_;
+  std::vector<std::function<void(const Event&)>> event_listeners_;
   bool shutting_down_ = false;
   bool done_ = false;
   // Last: destroyed first, while the loop it registered with still exists.

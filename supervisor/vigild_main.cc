@@ -9,7 +9,10 @@
 
 #include "config/loader.h"
 #include "supervisor/maze/maze_service.h"
+#include "supervisor/passive/nagios_service.h"
+#include "supervisor/proctable/proctable_service.h"
 #include "supervisor/rlimit/rlimit_service.h"
+#include "supervisor/spawner.h"
 #include "supervisor/supervisor.h"
 #include "supervisor/watch/psi_trigger.h"
 
@@ -71,10 +74,14 @@ int main(int argc, char** argv) {
     std::cout << options.config_path << ": OK (" << config->units.size() << " units)\n";
     return 0;
   }
+  const vigil::config::MainConfig main_config = config->main;
   // Declared first so it outlives the Supervisor, which notifies its unit
   // listeners until its destructor ends.
   std::unique_ptr<vigil::maze::MazeService> maze;
-  const vigil::config::MainConfig main_config = config->main;
+  std::unique_ptr<vigil::passive::NagiosService> nagios;
+  if (auto raised = vigil::RaiseOpenFileLimit(); !raised.ok()) {
+    std::cerr << "vigild: warning: " << raised.status().message() << "\n";
+  }
   auto supervisor = vigil::Supervisor::Create(options, *std::move(config));
   if (!supervisor.ok()) {
     std::cerr << "vigild: " << supervisor.status().message() << "\n";
@@ -99,7 +106,27 @@ int main(int argc, char** argv) {
   vigil::Logger log;
   log.set_level(main_config.log_level);
   log.Info((*rlimit_events)->Describe());
+  // check_vigil (issue 8): the process table behind "procs", and passive
+  // results to Nagios, send_nsca and Icinga 2 (also before any thread starts:
+  // libcurl's global initialisation).
+  auto proctable = vigil::proctable::ProcTableService::Start();
+  log.Info(proctable->Describe());
+  (*supervisor)->RegisterCommand(
+      "procs", [&proctable](const vigil::json::Value& r) { return proctable->HandleProcs(r); });
+  auto nagios_service =
+      vigil::passive::NagiosService::Create((*supervisor)->loop(), main_config.nagios, log);
+  if (!nagios_service.ok()) {
+    std::cerr << "vigild: nagios: " << nagios_service.status().message() << "\n";
+    return 1;
+  }
+  nagios = *std::move(nagios_service);
+  (*supervisor)->AddUnitListener(nagios.get());
+  (*supervisor)->AddEventListener([n = nagios.get()](const vigil::Event& e) { n->OnEvent(e); });
+  (*supervisor)->RegisterCommand(
+      "nagios", [n = nagios.get()](const vigil::json::Value& r) { return n->HandleNagios(r); });
+  log.Info(nagios->Describe());
   absl::Status status = (*supervisor)->Run();
+  nagios->Shutdown();
   if (!status.ok()) {
     std::cerr << "vigild: " << status.message() << "\n";
     return 1;
