@@ -1,0 +1,188 @@
+// Real processes of a real copy of /bin/sleep, followed through a real
+// EventLoop: found at start, picked up at exec, followed to exit, and across
+// a replacement of the file.
+#include "supervisor/exe_processes.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "supervisor/timer_queue.h"
+
+namespace vigil {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::ElementsAre;
+using ::testing::UnorderedElementsAre;
+
+pid_t RunBinary(const std::string& binary) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    execl(binary.c_str(), "sleeper", "1000", nullptr);
+    _exit(127);
+  }
+  return pid;
+}
+
+void Install(const std::string& from, const std::string& to) {
+  fs::copy_file(from, to, fs::copy_options::overwrite_existing);
+  fs::permissions(to, fs::perms::owner_all);
+}
+
+class ExeProcessesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char dir[] = "/tmp/exe_processes_XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    dir_ = dir;
+    exe_ = dir_ + "/sleeper";
+    Install("/bin/sleep", exe_);
+    auto loop = EventLoop::Create(EventLoop::Backend::kAuto);
+    ASSERT_TRUE(loop.ok());
+    loop_ = *std::move(loop);
+    timers_ = *TimerQueue::Create(*loop_);
+  }
+  void TearDown() override {
+    processes_.reset();
+    for (pid_t pid : children_) {
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+    }
+    fs::remove_all(dir_);
+  }
+
+  pid_t Spawn(const std::string& binary) {
+    children_.push_back(RunBinary(binary));
+    return children_.back();
+  }
+  void KillChild(pid_t pid) {
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+  }
+
+  void StartWatching() {
+    auto started = ExeProcesses::Start(
+        *loop_, exe_,
+        {.attached = [this](pid_t pid, const char* how) { attached_.push_back({pid, how}); },
+         .exited = [this](pid_t pid) { exited_.push_back(pid); },
+         .path_changed = [this](const std::string& m) { changes_.push_back(m); }});
+    ASSERT_TRUE(started.ok()) << started.status();
+    processes_ = *std::move(started);
+  }
+
+  // Runs the loop until `done` or 5 s.
+  bool RunUntil(const std::function<bool()>& done) {
+    bool timed_out = false;
+    auto timer = timers_->ScheduleAfter(std::chrono::seconds(5), [&] { timed_out = true; });
+    while (!done() && !timed_out) EXPECT_TRUE(loop_->RunOnce().ok());
+    timers_->Cancel(timer);
+    return done();
+  }
+  // Runs the loop for `ms`, for asserting that nothing happens.
+  void RunFor(int ms) {
+    bool over = false;
+    timers_->ScheduleAfter(std::chrono::milliseconds(ms), [&] { over = true; });
+    while (!over) EXPECT_TRUE(loop_->RunOnce().ok());
+  }
+
+  std::string dir_, exe_;
+  std::unique_ptr<EventLoop> loop_;
+  std::unique_ptr<TimerQueue> timers_;
+  std::unique_ptr<ExeProcesses> processes_;
+  std::vector<pid_t> children_;
+  std::vector<std::pair<pid_t, std::string>> attached_;
+  std::vector<pid_t> exited_;
+  std::vector<std::string> changes_;
+};
+
+TEST_F(ExeProcessesTest, FindsRunningOnesThenNewExecsThenExits) {
+  pid_t before1 = Spawn(exe_);
+  pid_t before2 = Spawn(exe_);
+  pid_t unrelated = Spawn("/bin/sleep");  // same content, another file
+  // Wait until both have exec'd (their exe link names the copy).
+  for (pid_t pid : {before1, before2}) {
+    for (int i = 0; i < 500 && StatFileId(absl::StrCat("/proc/", pid, "/exe")).value_or(FileId{}) !=
+                                   *StatFileId(exe_);
+         ++i) {
+      usleep(2000);
+    }
+  }
+  StartWatching();
+  EXPECT_THAT(processes_->Pids(), ElementsAre(before1, before2));
+  EXPECT_EQ(processes_->oldest(), before1);
+  EXPECT_TRUE(attached_.empty());  // the start-up scan reports through Pids()
+
+  pid_t after = Spawn(exe_);
+  ASSERT_TRUE(RunUntil([&] { return !attached_.empty(); }));
+  EXPECT_THAT(attached_, ElementsAre(std::pair<pid_t, std::string>{after, "fanotify"}));
+  EXPECT_THAT(processes_->Pids(), ElementsAre(before1, before2, after));
+
+  KillChild(before1);
+  ASSERT_TRUE(RunUntil([&] { return !exited_.empty(); }));
+  EXPECT_THAT(exited_, ElementsAre(before1));
+  EXPECT_EQ(processes_->oldest(), before2);
+  RunFor(100);
+  for (const auto& [pid, how] : attached_) EXPECT_NE(pid, unrelated);
+}
+
+TEST_F(ExeProcessesTest, ReplacedFileIsFollowedAndOldProcessesStayTracked) {
+  pid_t old_one = Spawn(exe_);
+  usleep(100000);
+  StartWatching();
+  ASSERT_THAT(processes_->Pids(), ElementsAre(old_one));
+  // As dpkg does it: write beside, rename over.
+  Install("/bin/sleep", exe_ + ".dpkg-new");
+  fs::rename(exe_ + ".dpkg-new", exe_);
+  ASSERT_TRUE(RunUntil([&] { return !changes_.empty(); }));
+  EXPECT_NE(changes_[0].find("replaced"), std::string::npos) << changes_[0];
+  pid_t new_one = Spawn(exe_);
+  ASSERT_TRUE(RunUntil([&] { return !attached_.empty(); }));
+  EXPECT_EQ(attached_[0].first, new_one);
+  EXPECT_THAT(processes_->Pids(), ElementsAre(old_one, new_one));
+  KillChild(old_one);
+  ASSERT_TRUE(RunUntil([&] { return !exited_.empty(); }));
+  EXPECT_THAT(processes_->Pids(), ElementsAre(new_one));
+}
+
+TEST_F(ExeProcessesTest, RemovedThenRecreatedFileIsWatchedAgain) {
+  StartWatching();
+  fs::remove(exe_);
+  ASSERT_TRUE(RunUntil([&] { return !changes_.empty(); }));
+  Install("/bin/sleep", exe_);
+  ASSERT_TRUE(RunUntil([&] { return changes_.size() >= 2; }));
+  pid_t fresh = Spawn(exe_);
+  ASSERT_TRUE(RunUntil([&] { return !attached_.empty(); }));
+  EXPECT_EQ(attached_[0].first, fresh);
+}
+
+TEST_F(ExeProcessesTest, ShortLivedProcessIsAttachedThenExited) {
+  StartWatching();
+  pid_t child = fork();
+  if (child == 0) {
+    execl(exe_.c_str(), "sleeper", "0.2", nullptr);
+    _exit(127);
+  }
+  children_.push_back(child);
+  ASSERT_TRUE(RunUntil([&] { return !exited_.empty(); }));
+  EXPECT_THAT(attached_, ElementsAre(std::pair<pid_t, std::string>{child, "fanotify"}));
+  EXPECT_THAT(exited_, ElementsAre(child));
+  EXPECT_EQ(processes_->count(), 0u);
+}
+
+TEST_F(ExeProcessesTest, MissingFileIsAnErrorNamingIt) {
+  auto started = ExeProcesses::Start(*loop_, dir_ + "/nothing", {});
+  ASSERT_FALSE(started.ok());
+  EXPECT_NE(started.status().message().find(dir_ + "/nothing"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace vigil
