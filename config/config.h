@@ -46,7 +46,11 @@ struct StopSpec {
 struct AttachSpec {
   std::optional<int> pid;
   std::optional<std::string> pidfile;
-  // Run to (re)start the service; the pidfile names the new process after it.
+  // Every process running this executable (supervisor/exe_processes.h): the
+  // unit runs while at least one does.
+  std::optional<std::string> exe;
+  // Run to (re)start the service; the pidfile names the new process after it
+  // (with exe: the processes of the executable it starts).
   std::vector<std::string> start;
   bool operator==(const AttachSpec&) const = default;
 };

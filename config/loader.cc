@@ -197,20 +197,28 @@ void ReadStop(const Field& field, StopSpec& stop) {
 constexpr int64_t kMaxPid = 4194304;
 
 std::optional<AttachSpec> ReadAttach(const Field& field) {
-  MapFields map(field, "a map with pid or pidfile", {"pid", "pidfile", "start"});
+  MapFields map(field, "a map with pid, pidfile or exe", {"pid", "pidfile", "exe", "start"});
   if (!map.ok()) return std::nullopt;
   AttachSpec attach;
   std::optional<Field> pid = map.Get("pid");
   std::optional<Field> pidfile = map.Get("pidfile");
-  if (pid.has_value() == pidfile.has_value()) {
-    field.Fail(absl::StrCat("expected pid or pidfile, got ",
-                            pid ? "both" : "neither"));
+  std::optional<Field> exe = map.Get("exe");
+  std::vector<std::pair<const char*, const Field*>> given;
+  if (pid) given.push_back({"pid", &*pid});
+  if (pidfile) given.push_back({"pidfile", &*pidfile});
+  if (exe) given.push_back({"exe", &*exe});
+  if (given.empty()) {
+    field.Fail("expected one of pid, pidfile or exe, got none");
+  } else if (given.size() > 1) {
+    given[1].second->Fail(absl::StrCat("expected only one of pid, pidfile or exe, got ",
+                                       given[0].first, " too"));
   }
   if (pid) {
     std::optional<int64_t> number = pid->Integer(1, kMaxPid);
     if (number) attach.pid = static_cast<int>(*number);
   }
   if (pidfile) attach.pidfile = pidfile->AbsolutePath();
+  if (exe) attach.exe = exe->AbsolutePath();
   if (auto f = map.Get("start")) Assign(f->Argv(), attach.start);
   return attach;
 }

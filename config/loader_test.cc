@@ -203,7 +203,14 @@ const BadCase kBadCases[] = {
     {"shell_yes", "units/web.yaml", "exec: [/bin/true]\nshell: yes\n",
      "units/web.yaml:2:1: shell: expected true or false, got \"yes\""},
     {"attach_neither", "units/web.yaml", "attach: {start: [/bin/true]}\n",
-     "units/web.yaml:1:1: attach: expected pid or pidfile, got neither"},
+     "units/web.yaml:1:1: attach: expected one of pid, pidfile or exe, got none"},
+    {"attach_pid_and_exe", "units/web.yaml", "attach:\n  pid: 3\n  exe: /usr/sbin/sshd\n",
+     "units/web.yaml:3:3: attach.exe: expected only one of pid, pidfile or exe, got pid "
+     "too"},
+    {"attach_exe_relative", "units/web.yaml", "attach:\n  exe: sbin/sshd\n",
+     "units/web.yaml:2:3: attach.exe: expected an absolute path, got \"sbin/sshd\""},
+    {"attach_exe_list", "units/web.yaml", "attach:\n  exe: [/usr/sbin/sshd]\n",
+     "units/web.yaml:2:3: attach.exe: expected an absolute path, got a list"},
     {"attach_pid_negative", "units/web.yaml", "attach:\n  pid: -3\n",
      "units/web.yaml:2:3: attach.pid: expected an integer from 1 to 4194304, "
      "got \"-3\""},
@@ -778,6 +785,18 @@ TEST_F(LoaderTest, AttachByPid) {
   EXPECT_EQ(unit->attach->pid, 1);
   EXPECT_FALSE(unit->attach->pidfile.has_value());
   EXPECT_TRUE(unit->attach->start.empty());
+}
+
+TEST_F(LoaderTest, AttachByExeWithStartCommand) {
+  Write("sshd.yaml",
+        "attach:\n  exe: /usr/sbin/sshd\n  start: [/usr/sbin/sshd]\nrestart: always\n");
+  absl::StatusOr<UnitConfig> unit = LoadUnitFile("sshd.yaml");
+  ASSERT_TRUE(unit.ok()) << unit.status();
+  ASSERT_TRUE(unit->attach.has_value());
+  AttachSpec expected;
+  expected.exe = "/usr/sbin/sshd";
+  expected.start = {"/usr/sbin/sshd"};
+  EXPECT_EQ(*unit->attach, expected);
 }
 
 TEST_F(LoaderTest, ForkingUnitWithPidfile) {
