@@ -106,6 +106,7 @@ int main(int argc, char** argv) {
   vigil::Logger log;
   log.set_level(main_config.log_level);
   log.Info((*rlimit_events)->Describe());
+  log.Info((*rlimit_events)->DescribeFdBackend());
   // check_vigil (issue 8): the process table behind "procs", and passive
   // results to Nagios, send_nsca and Icinga 2 (also before any thread starts:
   // libcurl's global initialisation).

@@ -4,10 +4,11 @@
 // - sampled (ProcfsFdCounter): the count is read when vigild has a reason to
 //   look — a CPU-time tick of the process or any other event about it — so a
 //   burst that opens and closes inside one tick is not seen (README.md);
-// - exact (the rlimit-events kernel module, issue 7): the kernel reports
-//   every crossing of the levels given to SetLevels(). Such a backend
-//   receives, when vigild creates it, the EventLoop to register its device
-//   fd with and a CountSink to call with each count the kernel reports.
+// - exact (ModuleFdCounter over the rlimit-events kernel module, issue 7):
+//   the kernel reports every crossing of the points given to SetLevels().
+//   Such a backend receives, when vigild creates it, the EventLoop to
+//   register its device fd with and a CountSink to call with each count the
+//   kernel reports.
 //
 // The service pins each process with a pidfd and calls Track() before
 // anything else and Untrack() when the last NOFILE watch on it ends.
@@ -41,11 +42,19 @@ class FdCountBackend {
 
   // NotFound when the process is gone.
   virtual absl::Status Track(pid_t pid) = 0;
-  // The levels every watcher holds on `pid` (ascending, distinct).
+  // The values at which some watch on `pid` changes state
+  // (WatchTable::CrossingPoints: each level and level - hysteresis;
+  // ascending, distinct). An exact backend reports every change of the count
+  // that passes one of them.
   virtual absl::Status SetLevels(pid_t pid, const std::vector<int64_t>& levels) = 0;
   virtual void Untrack(pid_t pid) = 0;
   // The count now; NotFound when the process is gone.
   virtual absl::StatusOr<int64_t> Count(pid_t pid) = 0;
+  // Reports through the CountSink every count learned but not reported yet
+  // (an exact backend's queued kernel events). The service calls it before
+  // it ends a process's watches, so a crossing just before an exit is sent
+  // before the exit event.
+  virtual void Flush() {}
 };
 
 }  // namespace vigil::rlimit

@@ -6,9 +6,11 @@
 namespace vigil::rlimit {
 
 std::string ProcfsFdCounter::Describe() const {
-  return "procfs: stat(/proc/<pid>/fd).st_size on each CPU tick of the "
-         "process and each event about it (an open+close burst inside one "
-         "tick is not seen)";
+  return absl::StrCat(
+      "procfs (userspace backend",
+      why_not_exact_.empty() ? "" : absl::StrCat("; ", why_not_exact_),
+      "): stat(/proc/<pid>/fd).st_size on each CPU tick of the process and "
+      "each event about it (an open+close burst inside one tick is not seen)");
 }
 
 absl::Status ProcfsFdCounter::Track(pid_t pid) {

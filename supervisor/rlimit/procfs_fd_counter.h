@@ -6,6 +6,9 @@
 #ifndef VIGIL_SUPERVISOR_RLIMIT_PROCFS_FD_COUNTER_H_
 #define VIGIL_SUPERVISOR_RLIMIT_PROCFS_FD_COUNTER_H_
 
+#include <string>
+#include <utility>
+
 #include "absl/container/flat_hash_map.h"
 #include "supervisor/rlimit/fd_count_backend.h"
 #include "supervisor/watch/process_usage.h"
@@ -14,6 +17,11 @@ namespace vigil::rlimit {
 
 class ProcfsFdCounter : public FdCountBackend {
  public:
+  // `why_not_exact`: why the kernel-module backend is not in use, for
+  // Describe() (empty: not said).
+  explicit ProcfsFdCounter(std::string why_not_exact = "")
+      : why_not_exact_(std::move(why_not_exact)) {}
+
   std::string Describe() const override;
   bool sampled() const override { return true; }
   absl::Status Track(pid_t pid) override;
@@ -24,6 +32,7 @@ class ProcfsFdCounter : public FdCountBackend {
   absl::StatusOr<int64_t> Count(pid_t pid) override;
 
  private:
+  std::string why_not_exact_;
   absl::flat_hash_map<pid_t, watch::ProcessUsageReader> readers_;
 };
 

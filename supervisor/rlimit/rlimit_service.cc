@@ -11,7 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
-#include "supervisor/rlimit/procfs_fd_counter.h"
+#include "supervisor/rlimit/module_fd_counter.h"
 
 namespace vigil::rlimit {
 
@@ -102,7 +102,7 @@ absl::Status RlimitEventsService::Register() {
     OnFdCount(pid, count);
   };
   fds_ = options_.fd_backend ? options_.fd_backend(loop_, std::move(sink))
-                             : std::make_unique<ProcfsFdCounter>();
+                             : OpenFdCountBackend(loop_, std::move(sink));
   ASSIGN_OR_RETURN(EventLoop::WatchId accept,
                    loop_.Add(listener_.fd(), POLLIN, [this](uint32_t) { OnAccept(); }));
   own_watches_.push_back(accept);
@@ -123,6 +123,12 @@ std::string RlimitEventsService::Describe() const {
       RLE_WIRE_VERSION, fds_->Describe(), absl::FormatDuration(options_.cpu_tick),
       options_.timer_signal - SIGRTMIN, options_.max_watches_per_client,
       options_.queue_limit);
+}
+
+std::string RlimitEventsService::DescribeFdBackend() const {
+  return absl::StrCat("rlimit-events: open-fd watches use the ",
+                      fds_->sampled() ? "userspace backend: " : "exact backend: ",
+                      fds_->Describe());
 }
 
 void RlimitEventsService::OnAccept() {
@@ -171,7 +177,7 @@ absl::Status RlimitEventsService::Add(ClientConnection& client, const rle_watch&
     if (watch.resource == RLE_RES_NOFILE) RETURN_IF_ERROR(fds_->Track(watch.pid));
     RETURN_IF_ERROR(table_.Add(client.id(), watch));
     if (watch.resource != RLE_RES_NOFILE) return absl::OkStatus();
-    return fds_->SetLevels(watch.pid, table_.Levels(watch.pid, RLE_RES_NOFILE));
+    return fds_->SetLevels(watch.pid, table_.CrossingPoints(watch.pid, RLE_RES_NOFILE));
   }();
   if (status.ok()) return status;
   if (status.code() == absl::StatusCode::kNotFound) {
@@ -189,7 +195,7 @@ absl::Status RlimitEventsService::Remove(ClientConnection& client, const rle_wat
   if (last) {
     Forget(watch.pid);
   } else if (watch.resource == RLE_RES_NOFILE) {
-    return fds_->SetLevels(watch.pid, table_.Levels(watch.pid, RLE_RES_NOFILE));
+    return fds_->SetLevels(watch.pid, table_.CrossingPoints(watch.pid, RLE_RES_NOFILE));
   }
   return absl::OkStatus();
 }
@@ -202,7 +208,7 @@ void RlimitEventsService::OnClosed(ClientConnection& client) {
     } else {
       // Best effort: a failure here means the process is exiting, which its
       // pidfd reports.
-      fds_->SetLevels(pid, table_.Levels(pid, RLE_RES_NOFILE)).IgnoreError();
+      fds_->SetLevels(pid, table_.CrossingPoints(pid, RLE_RES_NOFILE)).IgnoreError();
     }
   }
   clients_.erase(id);  // destroys `client`
@@ -292,6 +298,8 @@ void RlimitEventsService::OnFdCount(pid_t pid, int64_t count) {
 }
 
 void RlimitEventsService::OnExit(pid_t pid) {
+  // Crossings the process made before it exited go out before its exit.
+  fds_->Flush();
   std::vector<Notice> notices = table_.RemoveProcess(pid, RealtimeNs());
   Forget(pid);
   Deliver(notices);

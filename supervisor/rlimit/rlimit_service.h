@@ -49,7 +49,8 @@ class RlimitEventsService {
     // of its fds, RSS and threads.
     absl::Duration cpu_tick = absl::Milliseconds(10);
     int timer_signal = 0;  // SIGRTMIN+3 in vigild
-    // Empty: the procfs backend.
+    // Empty: OpenFdCountBackend (the kernel module's exact counts when
+    // rlimit_noti is loaded, else the procfs backend).
     BackendFactory fd_backend;
   };
 
@@ -64,6 +65,10 @@ class RlimitEventsService {
 
   // One line for vigild's startup report.
   std::string Describe() const;
+  // One line for vigild's log at startup: which open-fd backend is in use
+  // ("exact backend: kernel module rlimit_noti ..." or "userspace backend:
+  // procfs ...", with the reason the module is not used).
+  std::string DescribeFdBackend() const;
 
  private:
   struct Process {

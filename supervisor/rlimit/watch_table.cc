@@ -200,6 +200,19 @@ std::vector<int64_t> WatchTable::Levels(pid_t pid, uint32_t resource) const {
   return levels;
 }
 
+std::vector<int64_t> WatchTable::CrossingPoints(pid_t pid, uint32_t resource) const {
+  std::vector<int64_t> points;
+  if (const auto* watches = Find(pid, resource)) {
+    for (const Watch& w : *watches) {
+      points.push_back(w.level);
+      points.push_back(w.level - w.tracker.hysteresis());
+    }
+  }
+  std::sort(points.begin(), points.end());
+  points.erase(std::unique(points.begin(), points.end()), points.end());
+  return points;
+}
+
 size_t WatchTable::WatchCount(ConnectionId connection) const {
   auto conn = connections_.find(connection);
   return conn == connections_.end() ? 0 : conn->second.size();

@@ -69,6 +69,11 @@ class WatchTable {
   bool AnyAbove(pid_t pid, uint32_t resource) const;
   // Every level watched on `pid`'s `resource`, ascending, distinct.
   std::vector<int64_t> Levels(pid_t pid, uint32_t resource) const;
+  // The values at which a watch on `pid`'s `resource` can change state:
+  // each level (reached going up) and each level - hysteresis (passed going
+  // down), ascending, distinct. An exact backend that reports every crossing
+  // of these points lets every watch see every crossing of its own.
+  std::vector<int64_t> CrossingPoints(pid_t pid, uint32_t resource) const;
   size_t WatchCount(ConnectionId connection) const;
   size_t ProcessCount() const { return processes_.size(); }
 

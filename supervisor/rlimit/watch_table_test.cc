@@ -1,5 +1,8 @@
 #include "supervisor/rlimit/watch_table.h"
 
+#include <algorithm>
+#include <random>
+
 #include "gtest/gtest.h"
 
 namespace vigil::rlimit {
@@ -136,6 +139,61 @@ TEST(WatchTableTest, LowestLevelBelowAndAnyAbove) {
   table.Update(10, RLE_RES_CPU, 400, 0);
   EXPECT_EQ(table.LowestLevelBelow(10, RLE_RES_CPU), std::nullopt);
   EXPECT_FALSE(table.AnyAbove(10, RLE_RES_MAZE));
+}
+
+TEST(WatchTableTest, CrossingPointsAreEachLevelAndLevelMinusHysteresis) {
+  WatchTable table(100);
+  ASSERT_TRUE(table.Add(1, W(10, RLE_RES_NOFILE, 20, 5)).ok());
+  ASSERT_TRUE(table.Add(2, W(10, RLE_RES_NOFILE, 20)).ok());
+  ASSERT_TRUE(table.Add(2, W(10, RLE_RES_NOFILE, 15)).ok());
+  ASSERT_TRUE(table.Add(2, W(10, RLE_RES_RSS, 99)).ok());
+  EXPECT_EQ(table.CrossingPoints(10, RLE_RES_NOFILE), (std::vector<int64_t>{15, 20}));
+  ASSERT_TRUE(table.Add(3, W(10, RLE_RES_NOFILE, 30, 29)).ok());
+  EXPECT_EQ(table.CrossingPoints(10, RLE_RES_NOFILE), (std::vector<int64_t>{1, 15, 20, 30}));
+  EXPECT_TRUE(table.CrossingPoints(11, RLE_RES_NOFILE).empty());
+}
+
+// What the kernel module does: it reports a value only when the change from
+// the previous value passes one of the points (the RFC's rule: a point in
+// (old, new] going up, in (new, old] going down). Fed only those values, the
+// watches must send exactly what they send when fed every value.
+TEST(WatchTableTest, ValuesAtCrossingPointsAloneGiveEveryNotice) {
+  std::vector<rle_watch> watches = {W(10, RLE_RES_NOFILE, 12), W(10, RLE_RES_NOFILE, 20, 6),
+                                    W(10, RLE_RES_NOFILE, 13, 12), W(10, RLE_RES_NOFILE, 40, 1)};
+  WatchTable every(100), exact(100);
+  for (size_t i = 0; i < watches.size(); ++i) {
+    ASSERT_TRUE(every.Add(i + 1, watches[i]).ok());
+    ASSERT_TRUE(exact.Add(i + 1, watches[i]).ok());
+  }
+  const std::vector<int64_t> points = exact.CrossingPoints(10, RLE_RES_NOFILE);
+  auto passes = [&](int64_t from, int64_t to) {
+    for (int64_t p : points) {
+      if ((from < p && p <= to) || (to < p && p <= from)) return true;
+    }
+    return false;
+  };
+  std::mt19937 random(7);
+  std::uniform_int_distribution<int> step(-4, 4);
+  int64_t value = 3, sent = 0;
+  std::vector<Seen> from_every, from_exact;
+  every.Update(10, RLE_RES_NOFILE, value, 0);
+  exact.Update(10, RLE_RES_NOFILE, value, 0);
+  for (int i = 0; i < 20000; ++i) {
+    int64_t next = std::clamp<int64_t>(value + step(random), 0, 50);
+    for (const Seen& s : Summary(every.Update(10, RLE_RES_NOFILE, next, 0))) {
+      from_every.push_back(s);
+    }
+    if (passes(value, next)) {
+      ++sent;
+      for (const Seen& s : Summary(exact.Update(10, RLE_RES_NOFILE, next, 0))) {
+        from_exact.push_back(s);
+      }
+    }
+    value = next;
+  }
+  EXPECT_GT(from_every.size(), 1000u);
+  EXPECT_LT(sent, 20000);
+  EXPECT_EQ(from_exact, from_every);
 }
 
 }  // namespace
