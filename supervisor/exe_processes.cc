@@ -201,6 +201,11 @@ void ExeProcesses::SignalAll(int signo) const {
   for (const auto& [pid, process] : processes_) (void)process.pidfd.SendSignal(signo);
 }
 
+void ExeProcesses::Signal(pid_t pid, int signo) const {
+  auto it = processes_.find(pid);
+  if (it != processes_.end()) (void)it->second.pidfd.SendSignal(signo);
+}
+
 std::string ExeProcesses::mechanism() const {
   return execs_.reports_pidfd() ? "fanotify FAN_OPEN_EXEC (pidfd from the event)"
                                 : "fanotify FAN_OPEN_EXEC (pidfd_open on the event's pid)";

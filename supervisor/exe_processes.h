@@ -62,6 +62,7 @@ class ExeProcesses {
   std::vector<pid_t> Pids() const;
   pid_t oldest() const;  // 0 when none
   void SignalAll(int signo) const;
+  void Signal(pid_t pid, int signo) const;
   // "fanotify FAN_OPEN_EXEC (pidfd from the event)" or "... (pidfd_open)".
   std::string mechanism() const;
 

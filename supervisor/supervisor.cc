@@ -21,6 +21,7 @@
 #include "absl/time/time.h"
 #include "common/status_macros.h"
 #include "config/loader.h"
+#include "supervisor/exe_processes.h"
 #include "supervisor/resource_watcher.h"
 #include "supervisor/watch/psi_trigger.h"
 
@@ -70,6 +71,11 @@ struct Supervisor::Unit {
   EventLoop::WatchId cgroup_watch = 0;
   std::optional<PidfdSource> main;
   EventLoop::WatchId main_watch = 0;
+  // attach: {exe: ...}: the executable's processes, followed from the first
+  // attach until the unit is stopped. `exe_main` is the oldest of them, the
+  // one unit listeners were told about.
+  std::unique_ptr<ExeProcesses> exe;
+  int exe_main = 0;
   RestartTracker restarts;
   int starts = 0;
   Clock::time_point started_at;
@@ -248,6 +254,7 @@ void Supervisor::RemoveUnit(const std::string& name) {
   Unit& unit = *it->second;
   if (unit.main_watch) loop_->Remove(unit.main_watch);
   if (unit.main) NotifyMainGone(unit, unit.main->pid());
+  StopFollowingExe(unit);
   loop_->Remove(unit.cgroup_watch);
   timers_->Cancel(unit.timer);
   if (CgroupPopulated(unit)) (void)unit.cgroup->Kill();
@@ -337,6 +344,10 @@ void Supervisor::SpawnMain(Unit& unit, const std::vector<std::string>& argv) {
 
 void Supervisor::AttachMain(Unit& unit) {
   const config::AttachSpec& attach = *unit.config.attach;
+  if (attach.exe) {
+    AttachExe(unit);
+    return;
+  }
   absl::StatusOr<PidfdSource> target = absl::NotFoundError("no pid");
   std::string from;
   const std::string& pidfile = attach.pidfile ? *attach.pidfile : unit.config.pidfile;
@@ -371,6 +382,113 @@ void Supervisor::AttachMain(Unit& unit) {
   }
   unit.last_exit = ExitStatus{};
   SetState(unit, UnitState::kFailed, std::string(target.status().message()));
+}
+
+namespace {
+
+std::string ExeSummary(const ExeProcesses& exe) {
+  return absl::StrCat(exe.count(), exe.count() == 1 ? " process" : " processes", " of ",
+                      exe.path(), ", oldest pid ", exe.oldest());
+}
+
+}  // namespace
+
+void Supervisor::AttachExe(Unit& unit) {
+  const config::AttachSpec& attach = *unit.config.attach;
+  absl::Status problem;
+  if (!unit.exe) {
+    Unit* raw = &unit;
+    auto started = ExeProcesses::Start(
+        *loop_, *attach.exe,
+        {.attached = [this, raw](int pid, const char* how) { OnExeAttached(*raw, pid, how); },
+         .exited = [this, raw](int pid) { OnExeExited(*raw, pid); },
+         .path_changed = [this, raw](const std::string& message) {
+           Publish({.unit = raw->config.name, .kind = "exe-replaced", .mechanism = "inotify",
+                    .message = message});
+         }});
+    if (started.ok()) {
+      unit.exe = *std::move(started);
+      log_.Info(absl::StrCat(unit.config.name, ": new processes of ", unit.exe->path(),
+                             " come from ", unit.exe->mechanism()));
+      for (int pid : unit.exe->Pids()) {
+        Publish({.unit = unit.config.name, .pid = pid, .kind = "attach",
+                 .mechanism = "/proc scan", .message = absl::StrCat("runs ", unit.exe->path())});
+      }
+    } else {
+      problem = started.status();
+    }
+  }
+  if (unit.exe && unit.exe->count() > 0) {
+    FollowOldestExe(unit);
+    SetState(unit, UnitState::kRunning, ExeSummary(*unit.exe));
+    return;
+  }
+  std::string why = unit.exe ? absl::StrCat("no process runs ", unit.exe->path(),
+                                            "; watching for one to start")
+                             : std::string(problem.message());
+  Publish({.unit = unit.config.name, .kind = "attach-failed",
+           .mechanism = unit.exe ? "/proc scan" : "fanotify", .message = why});
+  if (!attach.start.empty() && unit.state != UnitState::kStarting) {
+    SpawnMain(unit, attach.start);
+    return;
+  }
+  unit.last_exit = ExitStatus{};
+  SetState(unit, UnitState::kFailed, why);
+}
+
+void Supervisor::OnExeAttached(Unit& unit, int pid, const char* mechanism) {
+  Publish({.unit = unit.config.name, .pid = pid, .kind = "attach", .mechanism = mechanism,
+           .message = absl::StrCat("runs ", unit.exe->path(), "; ", unit.exe->count(),
+                                   " running")});
+  switch (unit.state) {
+    case UnitState::kRunning:
+      FollowOldestExe(unit);  // a rescan may find an older one
+      return;
+    case UnitState::kStopping:
+      unit.exe->Signal(pid, unit.config.stop.signal);
+      return;
+    case UnitState::kStarting:
+      return;  // the start: command's exit decides (AttachMain)
+    case UnitState::kExited:
+    case UnitState::kFailed:
+    case UnitState::kBackoff:
+      // The program was started by someone else: the unit runs again.
+      timers_->Cancel(unit.timer);
+      unit.timer = 0;
+      FollowOldestExe(unit);
+      SetState(unit, UnitState::kRunning, ExeSummary(*unit.exe));
+      return;
+  }
+}
+
+void Supervisor::OnExeExited(Unit& unit, int pid) {
+  size_t left = unit.exe->count();
+  Publish({.unit = unit.config.name, .pid = pid, .kind = "exit", .mechanism = "pidfd",
+           .message = absl::StrCat(ExitStatus{}.Describe(), "; ", left, " left")});
+  FollowOldestExe(unit);
+  if (left > 0) return;
+  unit.last_exit = ExitStatus{};
+  unit.last_exit_time = absl::Now();
+  if (unit.state == UnitState::kStopping) {
+    if (!unit.main) FinishStop(unit);
+  } else if (unit.state == UnitState::kRunning) {
+    OnUnitGone(unit);
+  }
+}
+
+void Supervisor::FollowOldestExe(Unit& unit) {
+  int oldest = unit.exe ? unit.exe->oldest() : 0;
+  if (oldest == unit.exe_main) return;
+  if (unit.exe_main) NotifyMainGone(unit, unit.exe_main);
+  unit.exe_main = oldest;
+  if (!oldest) return;
+  UnitListener::UnitProcess process{unit.config, oldest, unit.cgroup->path()};
+  for (UnitListener* listener : listeners_) listener->OnMainStarted(process);
+}
+
+void Supervisor::StopFollowingExe(Unit& unit) {
+  unit.exe.reset();
+  FollowOldestExe(unit);
 }
 
 void Supervisor::WatchMain(Unit& unit, PidfdSource main) {
@@ -531,6 +649,8 @@ void Supervisor::StopUnit(Unit& unit, std::function<void(Unit&)> then) {
                         FormatMs(unit.config.stop.timeout)));
   if (unit.main) {
     (void)unit.main->SendSignal(unit.config.stop.signal);
+  } else if (unit.exe && unit.exe->count() > 0) {
+    unit.exe->SignalAll(unit.config.stop.signal);
   } else if (CgroupPopulated(unit)) {
     auto pids = unit.cgroup->Pids();
     if (pids.ok()) for (int pid : *pids) kill(pid, unit.config.stop.signal);
@@ -549,6 +669,7 @@ void Supervisor::OnStopTimeout(Unit& unit) {
   if (unit.state != UnitState::kStopping) return;
   if (unit.config.attach) {
     if (unit.main) (void)unit.main->SendSignal(SIGKILL);
+    if (unit.exe) unit.exe->SignalAll(SIGKILL);
   } else {
     (void)unit.cgroup->Kill();
   }
@@ -563,6 +684,8 @@ void Supervisor::FinishStop(Unit& unit) {
   unit.timer = 0;
   unit.stop_requested = false;
   unit.awaiting_empty = false;
+  // Stopped means no longer watched: a later exec does not revive the unit.
+  StopFollowingExe(unit);
   if (unit.state == UnitState::kStopping) SetState(unit, UnitState::kExited, "stopped");
   // Continuations may destroy `unit`: nothing touches it afterwards.
   auto continuations = std::move(unit.after_stop);
@@ -574,7 +697,7 @@ void Supervisor::FinishStop(Unit& unit) {
 void Supervisor::SetState(Unit& unit, UnitState state, std::string why) {
   unit.state = state;
   unit.state_reason = why;
-  Publish({.unit = unit.config.name, .pid = unit.main ? unit.main->pid() : 0,
+  Publish({.unit = unit.config.name, .pid = unit.main ? unit.main->pid() : unit.exe_main,
            .kind = "state", .mechanism = "vigild", .state = UnitStateName(state),
            .message = std::move(why)});
 }
@@ -713,7 +836,13 @@ json::Value Supervisor::UnitStatus(const Unit& unit) const {
   u.Set("name", unit.config.name);
   u.Set("state", UnitStateName(unit.state));
   u.Set("reason", unit.state_reason);
-  u.Set("pid", unit.main ? unit.main->pid() : 0);
+  u.Set("pid", unit.main ? unit.main->pid() : unit.exe_main);
+  if (unit.exe) {  // attach: {exe: ...}: all of them, oldest first
+    json::Value pids = json::Value::Array();
+    for (int pid : unit.exe->Pids()) pids.Push(pid);
+    u.Set("pids", std::move(pids));
+    u.Set("count", static_cast<int64_t>(unit.exe->count()));
+  }
   bool up = unit.state == UnitState::kRunning || unit.state == UnitState::kStarting;
   u.Set("uptime_ms", up ? absl::ToInt64Milliseconds(absl::Now() - unit.started_wall) : 0);
   u.Set("restarts", std::max(0, unit.starts - 1));

@@ -100,6 +100,12 @@ class Supervisor {
   void StartUnit(Unit& unit);
   void SpawnMain(Unit& unit, const std::vector<std::string>& argv);
   void AttachMain(Unit& unit);
+  // attach: {exe: PATH}: every process running the executable.
+  void AttachExe(Unit& unit);
+  void OnExeAttached(Unit& unit, int pid, const char* mechanism);
+  void OnExeExited(Unit& unit, int pid);
+  void FollowOldestExe(Unit& unit);
+  void StopFollowingExe(Unit& unit);
   void WatchMain(Unit& unit, PidfdSource main);
   void OnMainExit(Unit& unit);
   void OnCgroupEvents(Unit& unit);
