@@ -215,8 +215,10 @@ TEST(LifecycleTest, AttachWithStartCommandRestartsThroughIt) {
   std::string pidfile = vigild.dir() + "/svc.pid";
   vigild.WriteUnit("svc", absl::StrCat(
       "attach:\n  pidfile: ", pidfile, "\n"
-      "  start: [/bin/sh, -c, '(setsid sh -c \"echo \\$\\$ > ", pidfile,
-      ".tmp; mv ", pidfile, ".tmp ", pidfile, "; exec sleep 1000\" &); sleep 0.2']\n"
+      "  start: [/bin/sh, -c, 'rm -f ", pidfile, "; (setsid sh -c \"echo \\$\\$ > ", pidfile,
+      ".tmp; mv ", pidfile, ".tmp ", pidfile, "; exec sleep 1000\" &); "
+      // A well-behaved daemon's start command exits once the pidfile exists.
+      "while [ ! -s ", pidfile, " ]; do sleep 0.01; done']\n"
       "restart: always\nbackoff: {initial: 50ms, max: 1s, factor: 2}\n"));
   ASSERT_TRUE(vigild.Start().ok());
   ASSERT_TRUE(vigild.WaitForEvent(Kind("svc", "attach-failed")).ok());

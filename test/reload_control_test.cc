@@ -116,7 +116,7 @@ TEST_F(ControlSocketTest, MalformedRequestsGetErrorsAndVigildCarriesOn) {
       {"[1,2]", R"({"ok":false,"error":"malformed request: expected a JSON object like {\"cmd\":\"status\"}"})"},
       {"{}", R"({"ok":false,"error":"field \"cmd\" is missing"})"},
       {R"({"cmd":5})", R"({"ok":false,"error":"field \"cmd\": expected a string, got number"})"},
-      {R"({"cmd":"explode"})", R"({"ok":false,"error":"field \"cmd\": unknown command \"explode\"; expected one of status, start, stop, restart, reload, events, capabilities"})"},
+      {R"({"cmd":"explode"})", R"({"ok":false,"error":"field \"cmd\": unknown command \"explode\"; expected one of status, start, stop, restart, reload, events, capabilities, maze-add, maze-del, maze-list, nagios, procs"})"},
       {R"({"cmd":"stop"})", R"({"ok":false,"error":"field \"unit\" is missing"})"},
       {R"({"cmd":"stop","unit":"nope"})", R"({"ok":false,"error":"no unit named \"nope\""})"},
       {"\xff\xfe", R"({"ok":false,"error":"malformed request: at byte 0: expected a value, got byte 0xFF"})"},

@@ -242,7 +242,10 @@ TEST(WatchTest, TaskLevelsCrossOnceEachWay) {
   auto down = vigild.WaitForEvent(Kind("threader", "tasks.level"));
   ASSERT_TRUE(down.ok()) << down.status();
   EXPECT_EQ(EventField(*down, "direction"), "down");
-  EXPECT_EQ(EventInt(*down, "value"), 1);
+  // Exiting threads leave pids.current a moment after they are gone from
+  // /proc, so the reading that crosses may still count one or two of them.
+  EXPECT_GE(EventInt(*down, "value"), 1);
+  EXPECT_LT(EventInt(*down, "value"), 4) << "fired inside the hysteresis band";
   ASSERT_TRUE(WaitForReport(ReportPath(vigild, "threader"), "done"));
   Drain(vigild, milliseconds(300));
   EXPECT_EQ(CountEvents(vigild, "threader", "tasks.level"), 2);
