@@ -34,17 +34,17 @@ absl::Status ModuleFdCounter::Track(pid_t pid) {
   // one being added.
   Flush();
   RETURN_IF_ERROR(procfs_.Track(pid));
-  levels_.try_emplace(pid);
+  tracked_.try_emplace(pid);
   return absl::OkStatus();
 }
 
 absl::Status ModuleFdCounter::SetLevels(pid_t pid, const std::vector<int64_t>& levels) {
-  auto it = levels_.find(pid);
-  if (it == levels_.end()) {
+  auto it = tracked_.find(pid);
+  if (it == tracked_.end()) {
     return absl::FailedPreconditionError(
         absl::StrCat("fd levels of pid ", pid, " set but the pid is not tracked"));
   }
-  std::set<int64_t>& held = it->second;
+  std::set<int64_t>& held = it->second.levels;
   for (int64_t level : levels) {
     if (held.contains(level)) continue;
     absl::Status added = device_.AddLevel(pid, RLIMIT_NOFILE, level);
@@ -70,14 +70,26 @@ absl::Status ModuleFdCounter::SetLevels(pid_t pid, const std::vector<int64_t>& l
 
 void ModuleFdCounter::Untrack(pid_t pid) {
   SetLevels(pid, {}).IgnoreError();
-  levels_.erase(pid);
+  tracked_.erase(pid);
   procfs_.Untrack(pid);
 }
 
 absl::StatusOr<int64_t> ModuleFdCounter::Count(pid_t pid) {
+  auto gone = [pid] { return absl::NotFoundError(absl::StrCat("process ", pid, " has exited")); };
   // Queued crossings first, so that the watches see the counts in order.
   Flush();
-  return procfs_.Count(pid);
+  auto it = tracked_.find(pid);
+  if (it == tracked_.end()) return procfs_.Count(pid);
+  if (it->second.gone) return gone();
+  const uint64_t reports = it->second.reports;
+  ASSIGN_OR_RETURN(int64_t count, procfs_.Count(pid));
+  // What happened while procfs was read: an exit (a zombie's fd directory
+  // is empty, which is no crossing), or a change the kernel reported, which
+  // is newer than `count`.
+  Flush();
+  it = tracked_.find(pid);
+  if (it == tracked_.end() || it->second.gone) return gone();
+  return it->second.reports == reports ? count : it->second.last_report;
 }
 
 void ModuleFdCounter::Flush() {
@@ -92,14 +104,20 @@ void ModuleFdCounter::Flush() {
     const kmod::NotiEvent& e = **event;
     switch (e.type) {
       case kmod::NotiEvent::Type::kCrossed:
-        if (e.resource == RLIMIT_NOFILE && levels_.contains(e.pid)) {
-          sink_(e.pid, static_cast<int64_t>(e.value));
+        if (auto it = tracked_.find(e.pid);
+            it != tracked_.end() && e.resource == RLIMIT_NOFILE) {
+          ++it->second.reports;
+          it->second.last_report = static_cast<int64_t>(e.value);
+          sink_(e.pid, it->second.last_report);
         }
         break;
       case kmod::NotiEvent::Type::kProcessGone:
         // The kernel dropped its levels; the service learns the exit from
         // the process's pidfd.
-        if (auto it = levels_.find(e.pid); it != levels_.end()) it->second.clear();
+        if (auto it = tracked_.find(e.pid); it != tracked_.end()) {
+          it->second.levels.clear();
+          it->second.gone = true;
+        }
         break;
       case kmod::NotiEvent::Type::kOverflow:
         lost_events_ += e.lost;
@@ -113,10 +131,12 @@ void ModuleFdCounter::Flush() {
 
 void ModuleFdCounter::Resynchronise() {
   std::vector<pid_t> pids;
-  for (const auto& [pid, held] : levels_) pids.push_back(pid);
+  for (const auto& [pid, tracked] : tracked_) {
+    if (!tracked.gone) pids.push_back(pid);
+  }
   for (pid_t pid : pids) {
     absl::StatusOr<int64_t> count = procfs_.Count(pid);
-    if (count.ok() && levels_.contains(pid)) sink_(pid, *count);
+    if (count.ok() && tracked_.contains(pid)) sink_(pid, *count);
   }
 }
 

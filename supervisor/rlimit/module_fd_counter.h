@@ -7,7 +7,9 @@
 // reported, bursts inside one CPU tick included; the service reads nothing
 // on ticks for open fds. First readings (a new watch) and resynchronisation
 // after a kernel queue overflow come from ProcfsFdCounter, which is exact at
-// the moment it reads.
+// the moment it reads; a reading that raced with a kernel report yields to
+// it, and one that raced with the exit (a zombie has no fds, which is no
+// crossing) is NotFound.
 //
 // OpenFdCountBackend() is what vigild uses: this backend when the module is
 // loaded, ProcfsFdCounter (saying why) when it is not.
@@ -58,13 +60,20 @@ class ModuleFdCounter : public FdCountBackend {
   // After an overflow: every tracked count, read now.
   void Resynchronise();
 
+  struct Tracked {
+    std::set<int64_t> levels;  // the kernel levels this fd holds
+    uint64_t reports = 0;      // counts the kernel reported
+    int64_t last_report = 0;
+    bool gone = false;         // the kernel said it exited
+  };
+
   EventLoop& loop_;
   CountSink sink_;
   kmod::NotiDevice device_;
   EventLoop::WatchId device_watch_ = 0;
   ProcfsFdCounter procfs_;
-  // The kernel levels this fd holds, per tracked process.
-  absl::flat_hash_map<pid_t, std::set<int64_t>> levels_;
+  // Per tracked process.
+  absl::flat_hash_map<pid_t, Tracked> tracked_;
   uint64_t lost_events_ = 0;
 };
 
