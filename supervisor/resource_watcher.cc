@@ -109,7 +109,12 @@ void ResourceWatcher::OnTimerSignals() {
 }
 
 void ResourceWatcher::Deliver(UnitResourceWatch& watch, std::vector<Firing> firings) {
-  ActionTarget target = watch.target();
+  ActionTarget target = watch.target();  // a copy: a restart may end the watch
+  RunFirings(target, firings, [&watch] { watch.Thaw(); });
+}
+
+void ResourceWatcher::RunFirings(const ActionTarget& target, const std::vector<Firing>& firings,
+                                 const std::function<void()>& thaw) {
   const Event* ending_cause = nullptr;
   const watch::Action* ending = nullptr;
   uint64_t ending_suppressed = 0;
@@ -126,7 +131,7 @@ void ResourceWatcher::Deliver(UnitResourceWatch& watch, std::vector<Firing> firi
     }
   }
   if (ending == nullptr) return;
-  watch.Thaw();
+  thaw();
   runner_.Run(*ending, ending_suppressed, *ending_cause, target);
 }
 

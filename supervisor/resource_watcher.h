@@ -51,6 +51,12 @@ class ResourceWatcher : public UnitListener {
   size_t active_watches() const { return watches_.size(); }
   // Before a restart or stop action reaches the unit: undo a freeze.
   void Thaw(const std::string& unit);
+  // Publishes each firing's event and carries out its admitted actions on
+  // `target` with this watcher's ActionRunner: restart and stop after every
+  // other action (one per call), preceded by `thaw`. Resource watches and
+  // plug-in watches (MAZE, through Supervisor::PublishWithActions) share it.
+  void RunFirings(const ActionTarget& target, const std::vector<Firing>& firings,
+                  const std::function<void()>& thaw);
 
  private:
   ResourceWatcher(EventLoop& loop, Spawner spawner, Options options,

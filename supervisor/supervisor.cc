@@ -225,6 +225,7 @@ json::Value Supervisor::Capabilities() const {
   caps.Set("psi_window_rule", watch::HasCapSysResource()
                                   ? "any window from 500ms to 10s"
                                   : "windows must be multiples of 2s (no CAP_SYS_RESOURCE)");
+  for (const auto& [name, value] : service_capabilities_) caps.Set(name, value);
   return caps;
 }
 
@@ -234,6 +235,35 @@ void Supervisor::ReportCapabilities() {
     log_.Info(absl::StrCat("capability ", key, ": ",
                            value.IsString() ? value.AsString() : json::Serialize(value)));
   }
+}
+
+void Supervisor::AddCapability(const std::string& name, json::Value value) {
+  log_.Info(absl::StrCat("capability ", name, ": ",
+                         value.IsString() ? value.AsString() : json::Serialize(value)));
+  service_capabilities_[name] = std::move(value);
+}
+
+void Supervisor::PublishWithActions(Event cause, const std::vector<watch::DueAction>& due) {
+  auto it = units_.find(cause.unit);
+  if (due.empty() || it == units_.end()) {
+    Publish(std::move(cause));
+    return;
+  }
+  const Unit& unit = *it->second;
+  ActionTarget target{.unit = unit.config.name,
+                      .main = unit.main ? &*unit.main : nullptr,
+                      .cgroup_dir = unit.config.attach ? "" : unit.cgroup->path()};
+  Firing firing{.event = std::move(cause), .actions = {}};
+  for (const watch::DueAction& action : due) {
+    firing.actions.emplace_back(*action.action, action.suppressed_before);
+  }
+  // Whoever froze the unit (a freeze action of any watch), a restart or stop
+  // must reach its processes.
+  auto thaw = [this, name = target.unit, dir = target.cgroup_dir] {
+    resource_watcher_->Thaw(name);
+    if (!dir.empty()) (void)WriteStringToFile(dir + "/cgroup.freeze", "0");
+  };
+  resource_watcher_->RunFirings(target, {std::move(firing)}, thaw);
 }
 
 absl::Status Supervisor::AddUnit(const config::UnitConfig& unit_config) {

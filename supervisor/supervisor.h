@@ -28,6 +28,7 @@
 #include "supervisor/signal_source.h"
 #include "supervisor/spawner.h"
 #include "supervisor/timer_queue.h"
+#include "supervisor/watch/action_plan.h"
 
 namespace vigil {
 
@@ -78,6 +79,15 @@ class Supervisor {
   // the built-in commands.
   void RegisterCommand(const std::string& cmd, ControlServer::Handler handler);
   void AddUnitListener(UnitListener* listener) { listeners_.push_back(listener); }
+  // For plug-in watches (MAZE): publishes `cause` and carries out the actions
+  // its ActionGate admitted on the unit `cause.unit` exactly as a resource
+  // watch's (ActionRunner: signal, freeze, exec hook, log, then restart or
+  // stop after thawing the unit's cgroup; "action"/"action-failed" events).
+  // Without such a unit only the event is published.
+  void PublishWithActions(Event cause, const std::vector<watch::DueAction>& due);
+  // A plug-in service's entry in Capabilities() (and the start-up report,
+  // logged now, since services start after the core's report).
+  void AddCapability(const std::string& name, json::Value value);
   // Called with every published event, after it is logged and broadcast
   // (passive checks to Nagios, for example). Must not block.
   void AddEventListener(std::function<void(const Event&)> listener) {
@@ -148,6 +158,7 @@ class Supervisor {
   std::map<std::string, ControlServer::Handler> commands_;
   std::vector<UnitListener*> listeners_;
   std::vector<std::function<void(const Event&)>> event_listeners_;
+  std::map<std::string, json::Value> service_capabilities_;
   bool shutting_down_ = false;
   bool done_ = false;
   // Last: destroyed first, while the loop it registered with still exists.

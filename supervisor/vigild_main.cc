@@ -29,6 +29,32 @@ int Usage(const std::string& problem) {
   return 2;
 }
 
+// The plug-in services in "capabilities" and the start-up report.
+void AddServiceCapabilities(vigil::Supervisor& supervisor, const vigil::maze::MazeService& maze,
+                            const vigil::rlimit::RlimitEventsService& rlimit_events,
+                            const std::string& rlimit_socket,
+                            const vigil::proctable::ProcTableService& proctable,
+                            vigil::passive::NagiosService& nagios) {
+  using vigil::json::Value;
+  supervisor.AddCapability("maze", maze.Capability());
+  Value rlimit = Value::Object();
+  rlimit.Set("socket", rlimit_socket);
+  rlimit.Set("fd_backend", rlimit_events.DescribeFdBackend());
+  rlimit.Set("description", rlimit_events.Describe());
+  supervisor.AddCapability("rlimit_events", std::move(rlimit));
+  Value table = Value::Object();
+  table.Set("proc_connector", proctable.available());
+  table.Set("description", proctable.Describe());
+  supervisor.AddCapability("process_table", std::move(table));
+  Value targets = Value::Array();
+  Value stats = nagios.HandleNagios(Value::Object());
+  for (const Value& target : stats.Find("targets")->AsArray()) targets.Push(*target.Find("target"));
+  Value passive = Value::Object();
+  passive.Set("targets", std::move(targets));
+  passive.Set("description", nagios.Describe());
+  supervisor.AddCapability("passive_results", std::move(passive));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -126,6 +152,8 @@ int main(int argc, char** argv) {
   (*supervisor)->RegisterCommand(
       "nagios", [n = nagios.get()](const vigil::json::Value& r) { return n->HandleNagios(r); });
   log.Info(nagios->Describe());
+  AddServiceCapabilities(**supervisor, *maze, **rlimit_events, main_config.rlimit_events.socket,
+                         *proctable, *nagios);
   absl::Status status = (*supervisor)->Run();
   nagios->Shutdown();
   if (!status.ok()) {

@@ -68,6 +68,55 @@ TEST(CapabilitiesTest, ReportMatchesTheKernel) {
             std::string::npos);
 }
 
+// The plug-in services describe themselves in the same report: MAZE, the
+// rlimit-events API, the process table and passive results.
+TEST(CapabilitiesTest, ReportDescribesThePluginServices) {
+  VigildHarness vigild;
+  std::string command_file = vigild.dir() + "/nagios.cmd";
+  vigild.AddMainConfig("nagios: {command_file: " + command_file + "}\n");
+  ASSERT_TRUE(vigild.Start().ok());
+  auto reply = vigild.Request("capabilities");
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  const json::Value* caps = reply->Find("capabilities");
+  ASSERT_NE(caps, nullptr) << json::Serialize(*reply);
+
+  const json::Value* maze = caps->Find("maze");
+  ASSERT_NE(maze, nullptr) << json::Serialize(*caps);
+  // vigild runs as root in the initial namespaces, here and in the VM.
+  EXPECT_EQ(EventField(*maze, "fork_following"),
+            "proc connector, filtered in the kernel to forks of watched processes");
+  EXPECT_EQ(EventField(*maze, "timer"),
+            "CPU-time timer per watched process, SIGRTMIN+2 through a signalfd");
+  EXPECT_EQ(EventField(*maze, "psi"), "cpu.pressure trigger per unit (some 100000 2000000)");
+  EXPECT_EQ(EventField(*maze, "priority"),
+            "nice -10 (children reset to 0 by SCHED_RESET_ON_FORK)");
+
+  const json::Value* rlimit = caps->Find("rlimit_events");
+  ASSERT_NE(rlimit, nullptr);
+  EXPECT_EQ(EventField(*rlimit, "socket"), vigild.dir() + "/rlimit-events.sock");
+  // No test here loads the rlimit_noti module before this vigild starts.
+  EXPECT_EQ(EventField(*rlimit, "fd_backend")
+                .rfind("rlimit-events: open-fd watches use the userspace backend: procfs", 0),
+            0)
+      << EventField(*rlimit, "fd_backend");
+
+  const json::Value* table = caps->Find("process_table");
+  ASSERT_NE(table, nullptr);
+  EXPECT_EQ(EventField(*table, "proc_connector"), "true");
+  EXPECT_NE(EventField(*table, "description").find("proc connector events"), std::string::npos)
+      << EventField(*table, "description");
+
+  const json::Value* passive = caps->Find("passive_results");
+  ASSERT_NE(passive, nullptr);
+  EXPECT_EQ(Strings(passive->Find("targets")),
+            std::vector<std::string>{"command file " + command_file});
+
+  std::string log = vigild.ReadLog();
+  for (const char* entry : {"maze", "rlimit_events", "process_table", "passive_results"}) {
+    EXPECT_NE(log.find(std::string("capability ") + entry + ": {"), std::string::npos) << entry;
+  }
+}
+
 // On pure v2 a unit's cgroup has the controllers' files; vigild enabled them.
 TEST(CapabilitiesTest, UnitCgroupsHaveMemoryAndPidsOnPureV2) {
   if (!InVm()) GTEST_SKIP() << "needs the cgroup v2 memory and pids controllers (hybrid host)";

@@ -8,6 +8,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
+#include <iterator>
 #include <map>
 #include <set>
 #include <thread>
@@ -426,6 +428,125 @@ TEST(MazeTest, AThreadIdIsRefusedWithTheProcessItBelongsTo) {
   CommandResult add = Vigilctl(vigild, {"maze", "add", absl::StrCat(tid), "300", "600", "10", "9"});
   EXPECT_EQ(add.exit_code, 1);
   EXPECT_THAT(add.err, HasSubstr(absl::StrCat(tid, " is a thread of process ", threads.pid())));
+}
+
+// ---- `on: {soft, hard, reset}` actions: the resource watches' ActionRunner ----
+
+// The event matching `match`, from what was read already or read next.
+absl::StatusOr<json::Value> SeenOrNext(VigildHarness& vigild,
+                                       const std::function<bool(const json::Value&)>& match) {
+  for (const json::Value& e : vigild.history()) {
+    if (match(e)) return e;
+  }
+  return vigild.WaitForEvent(match);
+}
+
+// Position of the first event in history() matching `match`; -1 if none.
+int IndexOf(const VigildHarness& vigild, const std::function<bool(const json::Value&)>& match) {
+  const std::vector<json::Value>& history = vigild.history();
+  for (size_t i = 0; i < history.size(); ++i) {
+    if (match(history[i])) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+auto ActionOn(const std::string& unit, const std::string& action, const std::string& cause) {
+  return [=](const json::Value& e) {
+    return EventField(e, "unit") == unit && EventField(e, "kind") == "action" &&
+           EventField(e, "mechanism") == action &&
+           EventField(e, "message").find(" on " + cause) != std::string::npos;
+  };
+}
+
+std::map<std::string, std::string> EnvFile(const std::string& path) {
+  std::map<std::string, std::string> env;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    size_t eq = line.find('=');
+    if (eq != std::string::npos) env[line.substr(0, eq)] = line.substr(eq + 1);
+  }
+  return env;
+}
+
+TEST(MazeTest, RunawayActionsRunTheHookWithTheEventThenRestartTheUnit) {
+  VigildHarness vigild;
+  std::string env_file = vigild.dir() + "/hook.env";
+  // SIGUSR1 is ignored by the spinner and SIGCONT is harmless: what ends the
+  // first process is the hard limit's restart action (restart: never).
+  vigild.WriteUnit(
+      "runner",
+      RunawayUnit("spin", absl::StrFormat(
+                              "soft: 300ms, hard: 600ms, soft_signal: SIGUSR1, "
+                              "hard_signal: SIGCONT, on: {soft: [{exec: [/bin/sh, -c, "
+                              "\"env > %s.tmp && mv %s.tmp %s\"]}], hard: [restart]}",
+                              env_file, env_file, env_file)));
+  ASSERT_TRUE(vigild.Start().ok());
+  int first = SpawnedPid(vigild, "runner");
+  ASSERT_GT(first, 0);
+  auto respawn = vigild.WaitForEvent([&](const json::Value& e) {
+    return UnitKind("runner", "spawn")(e) && EventInt(e, "pid") != first;
+  });
+  ASSERT_TRUE(respawn.ok()) << respawn.status();
+  auto hook_exit = SeenOrNext(vigild, UnitKind("runner", "hook-exit"));
+  ASSERT_TRUE(hook_exit.ok()) << hook_exit.status();
+  EXPECT_EQ(EventField(*hook_exit, "message"), "exited with code 0");
+
+  // soft -> its exec action -> hard -> its restart action -> stopping -> new main
+  int soft = IndexOf(vigild, PidKind(first, "runaway.soft"));
+  int exec = IndexOf(vigild, ActionOn("runner", "exec", "runaway.soft"));
+  int hard = IndexOf(vigild, PidKind(first, "runaway.hard"));
+  int restart = IndexOf(vigild, ActionOn("runner", "restart", "runaway.hard"));
+  int stopping = IndexOf(vigild, [](const json::Value& e) {
+    return EventField(e, "unit") == "runner" && EventField(e, "state") == "stopping";
+  });
+  ASSERT_GE(soft, 0);
+  EXPECT_LT(soft, exec);
+  EXPECT_LT(exec, hard);
+  EXPECT_LT(hard, restart);
+  EXPECT_LT(restart, stopping);
+  EXPECT_FALSE(ProcessAlive(first));
+
+  // The hook saw the soft event in its environment.
+  std::map<std::string, std::string> env = EnvFile(env_file);
+  EXPECT_EQ(env["VIGIL_UNIT"], "runner");
+  EXPECT_EQ(env["VIGIL_KIND"], "runaway.soft");
+  EXPECT_EQ(env["VIGIL_PID"], absl::StrCat(first));
+  EXPECT_EQ(env["VIGIL_RESOURCE"], "cpu");
+  EXPECT_EQ(env["VIGIL_LEVEL"], "300");
+  EXPECT_EQ(env["VIGIL_DIRECTION"], "up");
+  EXPECT_GE(std::atoi(env["VIGIL_VALUE"].c_str()), 300);
+  EXPECT_THAT(env["VIGIL_MESSAGE"], HasSubstr(absl::StrCat("tid ", first, " ran")));
+}
+
+TEST(MazeTest, RunawayActionsRespectTheirRateLimit) {
+  VigildHarness vigild;
+  std::string runs_file = vigild.dir() + "/hook.runs";
+  // relapse: soft, then (after handling it and sleeping) reset, soft again
+  // and hard (SIGKILL). The hook may run once a minute: once here.
+  vigild.WriteUnit(
+      "relapser",
+      RunawayUnit("relapse", absl::StrFormat(
+                                 "%s, on: {soft: [{exec: [/bin/sh, -c, \"echo "
+                                 "$VIGIL_KIND >> %s\"], rate_limit: 60s}], reset: [log]}",
+                                 kLimits, runs_file)));
+  ASSERT_TRUE(vigild.Start().ok());
+  int pid = SpawnedPid(vigild, "relapser");
+  auto hard = vigild.WaitForEvent(PidKind(pid, "runaway.hard"));
+  ASSERT_TRUE(hard.ok()) << hard.status();
+  ASSERT_TRUE(SeenOrNext(vigild, UnitKind("relapser", "hook-exit")).ok());
+  ASSERT_TRUE(vigild.WaitForEvent(UnitKind("relapser", "exit")).ok());
+
+  int softs = 0, execs = 0;
+  for (const json::Value& e : vigild.history()) {
+    softs += PidKind(pid, "runaway.soft")(e);
+    execs += EventField(e, "unit") == "relapser" && EventField(e, "mechanism") == "exec";
+  }
+  EXPECT_EQ(softs, 2);
+  EXPECT_EQ(execs, 1);
+  EXPECT_GE(IndexOf(vigild, ActionOn("relapser", "log", "runaway.reset")), 0);
+  std::ifstream runs(runs_file);
+  std::string all((std::istreambuf_iterator<char>(runs)), {});
+  EXPECT_EQ(all, "runaway.soft\n");
 }
 
 }  // namespace

@@ -8,6 +8,8 @@
 //                    SIGUSR1); the parent sleeps
 //   polite           spin until SIGUSR1, sleep 100 ms, spin 450 ms of CPU
 //                    more, then sleep for ever
+//   relapse          spin until SIGUSR1, sleep 100 ms, then spin for ever
+//                    (ignoring SIGUSR1): reset, then soft again
 #include <pthread.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -90,6 +92,15 @@ int main(int argc, char** argv) {
     SpinFor(0.450);
     SleepForever();
   }
-  fprintf(stderr, "usage: maze_workload spin|busy-sleep|threads FILE|fork-spinner|polite\n");
+  if (strcmp(mode, "relapse") == 0) {
+    signal(SIGUSR1, [](int) { soft_signal_seen = 1; });
+    while (!soft_signal_seen) {
+    }
+    signal(SIGUSR1, SIG_IGN);
+    usleep(100'000);
+    SpinForever();
+  }
+  fprintf(stderr,
+          "usage: maze_workload spin|busy-sleep|threads FILE|fork-spinner|polite|relapse\n");
   return 2;
 }

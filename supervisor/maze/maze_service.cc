@@ -11,8 +11,9 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <set>
 #include <iterator>
+#include <set>
+#include <variant>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -22,7 +23,9 @@
 #include "common/errno_status.h"
 #include "common/status_macros.h"
 #include "config/duration.h"
+#include "supervisor/cgroup_tree.h"
 #include "supervisor/maze/maze_entry.h"
+#include "supervisor/watch_plan.h"
 
 namespace vigil::maze {
 namespace {
@@ -131,6 +134,10 @@ struct MazeService::UnitWatch {
   std::string cgroup;
   MazeSettings settings;
   bool main_alive = false;
+  // One per `on:` list, made when the main process starts (as a resource
+  // watch's gates): rate limits count from there.
+  std::map<MazeAction, watch::ActionGate> gates;
+  bool frozen_by_action = false;  // thawed when the main process goes
   std::optional<watch::PsiTrigger> pressure;
   EventLoop::WatchId pressure_watch = 0;
 };
@@ -173,15 +180,16 @@ absl::Status MazeService::Init() {
     RETURN_IF_ERROR(supervisor_.loop()
                         .Add(connector_->fd(), POLLIN, [this](uint32_t) { OnForks(); })
                         .status());
-    absl::StrAppend(&mechanisms_,
-                    "; fork following: proc connector, filtered in the kernel "
-                    "to forks of watched processes");
+    fork_following_ =
+        "proc connector, filtered in the kernel to forks of watched processes";
+    absl::StrAppend(&mechanisms_, "; fork following: ", fork_following_);
   } else {
-    absl::StrAppend(
-        &mechanisms_, "; fork following UNAVAILABLE (", connector.status().message(),
+    fork_following_ = absl::StrCat(
+        "UNAVAILABLE (", connector.status().message(),
         "): children forked after a watch are missed, except in a unit's "
         "cgroup, where the PSI trigger adopts them once the unit is under "
         "CPU pressure");
+    absl::StrAppend(&mechanisms_, "; fork following ", fork_following_);
   }
   RaiseLoopPriority();
   log_.Info(absl::StrCat("maze: ", mechanisms_));
@@ -200,12 +208,27 @@ void MazeService::RaiseLoopPriority() {
   sched_param param{};
   if (sched_setscheduler(0, SCHED_OTHER | SCHED_RESET_ON_FORK, &param) != 0 ||
       setpriority(PRIO_PROCESS, 0, kLoopNice) != 0) {
-    absl::StrAppend(&mechanisms_, "; loop priority NOT raised (",
-                    strerror(errno), "): detection may queue behind runaways");
+    priority_ = absl::StrCat("NOT raised (", strerror(errno),
+                             "): detection may queue behind runaways");
+    absl::StrAppend(&mechanisms_, "; loop priority ", priority_);
     return;
   }
-  absl::StrAppend(&mechanisms_, "; vigild at nice ", kLoopNice,
-                  " (children reset to 0 by SCHED_RESET_ON_FORK)");
+  priority_ = absl::StrCat("nice ", kLoopNice,
+                           " (children reset to 0 by SCHED_RESET_ON_FORK)");
+  absl::StrAppend(&mechanisms_, "; vigild at ", priority_);
+}
+
+json::Value MazeService::Capability() const {
+  json::Value capability = json::Value::Object();
+  capability.Set("timer", absl::StrCat("CPU-time timer per watched process, ",
+                                       config::SignalName(TimerSignal()),
+                                       " through a signalfd"));
+  capability.Set("sampling", "per-thread /proc/<pid>/task/<tid>/{schedstat,status}");
+  capability.Set("psi", absl::StrCat("cpu.pressure trigger per unit (",
+                                     watch::PsiTriggerLine(PressureSpec()), ")"));
+  capability.Set("fork_following", fork_following_);
+  capability.Set("priority", priority_);
+  return capability;
 }
 
 absl::Status MazeService::Watch(pid_t pid, const std::string& unit,
@@ -253,12 +276,13 @@ void MazeService::Sample(pid_t pid, const char* mechanism) {
     return;
   }
   MazeVerdict verdict = watched.detector.Observe(*tasks);
-  for (const MazeDecision& decision : verdict.decisions) {
-    Act(watched, decision, mechanism);
-  }
   absl::Status armed = verdict.next_check ? watched.timer.ArmAfter(*verdict.next_check)
                                           : watched.timer.Disarm();
   if (!armed.ok()) log_.Warning(absl::StrCat("maze: ", armed.message()));
+  // Last: an action may restart or stop the unit.
+  for (const MazeDecision& decision : verdict.decisions) {
+    Act(watched, decision, mechanism);
+  }
 }
 
 void MazeService::Act(const Watched& watched, const MazeDecision& decision,
@@ -275,7 +299,8 @@ void MazeService::Act(const Watched& watched, const MazeDecision& decision,
     event.message = absl::StrFormat(
         "tid %d blocked after %s on CPU: maze count reset", decision.tid,
         FormatMs(decision.count));
-    supervisor_.Publish(std::move(event));
+    supervisor_.PublishWithActions(std::move(event),
+                                   AdmitActions(watched.unit, decision.action));
     return;
   }
   bool soft = decision.action == MazeAction::kSoft;
@@ -293,7 +318,23 @@ void MazeService::Act(const Watched& watched, const MazeDecision& decision,
       "tid %d ran %s on CPU without blocking (%s limit %s); sent %s",
       decision.tid, FormatMs(decision.count), soft ? "soft" : "hard",
       FormatMs(limit), sent);
-  supervisor_.Publish(std::move(event));
+  supervisor_.PublishWithActions(std::move(event),
+                                 AdmitActions(watched.unit, decision.action));
+}
+
+std::vector<watch::DueAction> MazeService::AdmitActions(const std::string& name,
+                                                        MazeAction action) {
+  auto unit = units_.find(name);
+  if (unit == units_.end()) return {};
+  auto gate = unit->second.gates.find(action);
+  if (gate == unit->second.gates.end()) return {};
+  std::vector<watch::DueAction> due = gate->second.Admit();
+  for (const watch::DueAction& admitted : due) {
+    if (std::holds_alternative<watch::FreezeAction>(admitted.action->kind)) {
+      unit->second.frozen_by_action = true;
+    }
+  }
+  return due;
 }
 
 void MazeService::OnTimers() {
@@ -400,6 +441,20 @@ void MazeService::OnMainStarted(const UnitProcess& process) {
   unit.cgroup = process.cgroup_path;
   unit.settings = SettingsOf(*runaway);
   unit.main_alive = true;
+  unit.gates.clear();
+  for (const auto& [action, actions] :
+       {std::pair{MazeAction::kSoft, &runaway->on.soft},
+        std::pair{MazeAction::kHard, &runaway->on.hard},
+        std::pair{MazeAction::kReset, &runaway->on.reset}}) {
+    if (actions->empty()) continue;
+    absl::StatusOr<watch::ActionGate> gate = watch::ActionGate::Create(ToActionPlan(*actions));
+    if (!gate.ok()) {
+      log_.Warning(absl::StrCat("maze: ", name, ": no actions on ", MazeActionName(action),
+                                ": ", gate.status().message()));
+      continue;
+    }
+    unit.gates.emplace(action, *std::move(gate));
+  }
   // The cgroup may have been recreated since the unit last ran.
   OpenPressureTrigger(name, unit);
   WatchOrigin origin =
@@ -417,6 +472,10 @@ void MazeService::OnMainGone(const std::string& name, int pid) {
   auto unit = units_.find(name);
   if (unit == units_.end()) return;
   unit->second.main_alive = false;
+  if (unit->second.frozen_by_action) {  // the next main must not start frozen
+    unit->second.frozen_by_action = false;
+    (void)WriteStringToFile(unit->second.cgroup + "/cgroup.freeze", "0");
+  }
   Unwatch(pid);
   DropUnitIfIdle(name);
   UpdateForkFilter();

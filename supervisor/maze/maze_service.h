@@ -11,7 +11,10 @@
 // process through the control commands maze-add / maze-del / maze-list.
 // Decisions are published as runaway.soft / runaway.hard / runaway.reset
 // events (resource "cpu", value = the maze count in ms, the tid in the
-// message) and the signals are sent with tgkill, as MAZE's send_sig.
+// message) and the signals are sent with tgkill, as MAZE's send_sig. A unit's
+// `on: {soft, hard, reset}` actions pass one ActionGate per event kind (rate
+// limits) and run through Supervisor::PublishWithActions, as a resource
+// watch's do.
 #ifndef VIGIL_SUPERVISOR_MAZE_MAZE_SERVICE_H_
 #define VIGIL_SUPERVISOR_MAZE_MAZE_SERVICE_H_
 
@@ -34,6 +37,7 @@
 #include "supervisor/maze/schedstat.h"
 #include "supervisor/pidfd_source.h"
 #include "supervisor/supervisor.h"
+#include "supervisor/watch/action_plan.h"
 #include "supervisor/watch/psi_trigger.h"
 
 namespace vigil::maze {
@@ -68,6 +72,9 @@ class MazeService : public UnitListener {
   // What MAZE uses on this host and what it misses; logged at start-up and
   // part of the maze-list reply.
   const std::string& mechanisms() const { return mechanisms_; }
+  // The same as an object for Supervisor::AddCapability: timer signal, fork
+  // following (proc connector or unavailable, and why), PSI path, priority.
+  json::Value Capability() const;
 
  private:
   struct Watched;
@@ -85,6 +92,9 @@ class MazeService : public UnitListener {
   void Sample(pid_t pid, const char* mechanism);
   void Act(const Watched& watched, const MazeDecision& decision,
            const char* mechanism);
+  // The `on:` actions of `unit` its gate admits for one `action` event (none
+  // for `maze add` processes, whose unit is "").
+  std::vector<watch::DueAction> AdmitActions(const std::string& unit, MazeAction action);
 
   // Event sources.
   void OnTimers();
@@ -111,6 +121,8 @@ class MazeService : public UnitListener {
   std::optional<CpuTimerSignals> signals_;
   std::optional<ProcConnector> connector_;
   std::string mechanisms_;
+  std::string fork_following_;
+  std::string priority_;
   TaskSampler sampler_;
   std::map<pid_t, std::unique_ptr<Watched>> watched_;
   absl::flat_hash_map<uint64_t, pid_t> pid_by_cookie_;
