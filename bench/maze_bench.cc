@@ -152,9 +152,15 @@ absl::Status Cost(const std::string& label, const std::string& exec, int units, 
       [&](const json::Value& e) { return EventField(e, "state") == "running" && ++running == units; },
       std::chrono::seconds(60));
   if (!all.ok()) return all.status();
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // start-up settles
+  // Start-up settles: spawning the units contends for the CPU, which the
+  // units' MAZE PSI triggers (cpu.pressure, 2 s window) may report up to a
+  // window later (the kernel defers a breach inside a window to the next).
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
   auto status = vigild.Request("status");
   if (!status.ok()) return status.status();
+  // The request's connection closed as Request() returned: let vigild see
+  // its EOF before the window opens, or that wakeup is counted in it.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
   double units_cpu_before_s = UnitsCpuSeconds(*status);
   auto switches_before = ContextSwitches(vigild.pid());
   auto cpu_before = ReadCpuTime(vigild.pid());

@@ -114,7 +114,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   // MAZE (runaway watches, vigilctl maze): must exist before any thread starts.
-  auto maze_service = vigil::maze::MazeService::Create(**supervisor);
+  auto maze_service = vigil::maze::MazeService::Create(**supervisor, main_config.log_level);
   if (!maze_service.ok()) {
     std::cerr << "vigild: MAZE: " << maze_service.status().message() << "\n";
     return 1;

@@ -335,7 +335,9 @@ TEST(MazeTest, SleepingWatchedProcessesCostVigildNoWakeup) {
                     return running.size() == 20;
                   })
                   .ok());
-  std::this_thread::sleep_for(milliseconds(300));  // let start-up settle
+  // Let start-up settle: the units' spawns contend for the CPU, which their
+  // PSI triggers (2 s window) may report up to one window later.
+  std::this_thread::sleep_for(milliseconds(2500));
   auto before = ContextSwitches(vigild.pid());
   ASSERT_TRUE(before.ok());
   // Forks elsewhere on the host must not wake vigild (kernel fork filter).

@@ -151,8 +151,9 @@ watch::PsiTriggerSpec MazeService::PressureSpec() {
 }
 
 absl::StatusOr<std::unique_ptr<MazeService>> MazeService::Create(
-    Supervisor& supervisor) {
+    Supervisor& supervisor, config::LogLevel log_level) {
   std::unique_ptr<MazeService> service(new MazeService(supervisor));
+  service->log_.set_level(log_level);
   RETURN_IF_ERROR(service->Init());
   return service;
 }
@@ -393,8 +394,15 @@ void MazeService::UpdateForkFilter() {
   std::vector<pid_t> parents;
   parents.reserve(watched_.size());
   for (const auto& [pid, watched] : watched_) parents.push_back(pid);
+  // Unchanged on most calls (every PSI sample ends with one); attaching a
+  // filter costs a syscall and up to milliseconds.
+  if (parents == fork_filter_) return;
   absl::Status status = connector_->SetForkFilter(parents);
-  if (!status.ok()) log_.Error(absl::StrCat("maze: ", status.message()));
+  if (!status.ok()) {
+    log_.Error(absl::StrCat("maze: ", status.message()));
+    return;
+  }
+  fork_filter_ = std::move(parents);
 }
 
 void MazeService::AdoptCgroupMembers(const std::string& name,

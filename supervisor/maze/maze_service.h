@@ -63,7 +63,7 @@ class MazeService : public UnitListener {
   // methods until its own destructor ends; its fds stay registered with the
   // loop until then, and its destructor does not touch the loop.
   static absl::StatusOr<std::unique_ptr<MazeService>> Create(
-      Supervisor& supervisor);
+      Supervisor& supervisor, config::LogLevel log_level = config::LogLevel::kInfo);
   ~MazeService() override;
 
   void OnMainStarted(const UnitProcess& unit) override;
@@ -120,6 +120,8 @@ class MazeService : public UnitListener {
   Logger log_;
   std::optional<CpuTimerSignals> signals_;
   std::optional<ProcConnector> connector_;
+  // The parents whose forks the kernel filter passes; none before the first.
+  std::optional<std::vector<pid_t>> fork_filter_;
   std::string mechanisms_;
   std::string fork_following_;
   std::string priority_;
