@@ -1,0 +1,27 @@
+#!/bin/sh
+# The side-by-side benchmark in quick mode (seconds): compare.py measures
+# every section at toy sizes (monit and supervisord only if installed), then
+# report.py writes the report and plots into the test's temp dir. Passes
+# when both finish and the report has each section's table; no figure is
+# judged.
+set -u
+root=${TEST_SRCDIR:-.}/vigil
+out=${TEST_TMPDIR:-$(mktemp -d)}
+py=/usr/bin/python3; [ -x "$py" ] || py=python3
+"$py" "$root/bench/compare/compare.py" --quick \
+  --vigild "$root/supervisor/vigild" --marker "$root/bench/marker" \
+  --bench-dir "$root/bench" --out "$out/results.json" || exit 1
+"$py" "$root/bench/compare/report.py" "$out/results.json" \
+  --markdown "$out/RESULTS.md" --plots "$out/plots" || exit 1
+cat "$out/RESULTS.md"
+for heading in '## Idle' '## Detection' '## Storm' '## Scale' '## Memory, tasks, runaway' \
+    '## open() under an fd watch' '## check_vigil vs check_procs'; do
+  if ! grep -q "^$heading" "$out/RESULTS.md"; then
+    echo "FAIL: the report has no \"$heading\" section" >&2
+    exit 1
+  fi
+done
+if grep -q "^| vigild storm .* | no |" "$out/RESULTS.md"; then
+  echo "FAIL: the storm lost exit events" >&2
+  exit 1
+fi
