@@ -82,6 +82,7 @@ struct Supervisor::Unit {
   absl::Time started_wall;
   std::optional<ExitStatus> last_exit;
   absl::Time last_exit_time;
+  absl::Duration last_run;  // how long the process that exited last had run
   TimerQueue::TimerId timer = 0;
   bool stop_requested = false;
   bool awaiting_empty = false;  // main exited; leftovers were killed
@@ -141,6 +142,7 @@ absl::Status Supervisor::Init() {
                                  [this](const json::Value& r) { return HandleRequest(r); }));
   RETURN_IF_ERROR(StartResourceWatcher());
   ReportCapabilities();
+  for (const std::string& note : cgroups_->setup_notes()) log_.Warning(note);
   ReportWatchMechanisms();
   for (const auto& unit_config : config_.units) RETURN_IF_ERROR(AddUnit(unit_config));
   return absl::OkStatus();
@@ -355,6 +357,7 @@ void Supervisor::SpawnMain(Unit& unit, const std::vector<std::string>& argv) {
     close(err[0]);
     unit.last_exit = ExitStatus{.known = true, .code = 127};
     unit.last_exit_time = absl::Now();
+    unit.last_run = unit.last_exit_time - unit.started_wall;
     Publish({.unit = unit.config.name, .kind = "spawn-failed",
              .mechanism = "spawn", .message = std::string(child.status().message())});
     OnUnitGone(unit);
@@ -499,6 +502,7 @@ void Supervisor::OnExeExited(Unit& unit, int pid) {
   if (left > 0) return;
   unit.last_exit = ExitStatus{};
   unit.last_exit_time = absl::Now();
+  unit.last_run = unit.last_exit_time - unit.started_wall;
   if (unit.state == UnitState::kStopping) {
     if (!unit.main) FinishStop(unit);
   } else if (unit.state == UnitState::kRunning) {
@@ -586,6 +590,7 @@ void Supervisor::OnMainExit(Unit& unit) {
   NotifyMainGone(unit, pid);
   unit.last_exit = status;
   unit.last_exit_time = absl::Now();
+  unit.last_run = unit.last_exit_time - unit.started_wall;
   Publish({.unit = unit.config.name, .pid = pid, .kind = "exit",
            .value = status.signaled ? status.signal : status.code,
            .mechanism = "pidfd", .message = status.Describe()});
@@ -629,6 +634,7 @@ void Supervisor::OnCgroupEvents(Unit& unit) {
   } else if (unit.state == UnitState::kRunning && !unit.config.attach) {
     unit.last_exit = ExitStatus{};  // a daemon that is not our child
     unit.last_exit_time = absl::Now();
+    unit.last_run = unit.last_exit_time - unit.started_wall;
     OnUnitGone(unit);
   }
 }
@@ -707,6 +713,27 @@ void Supervisor::OnStopTimeout(Unit& unit) {
            .mechanism = unit.config.attach ? "pidfd_send_signal" : "cgroup.kill",
            .message = absl::StrCat("still running after ", FormatMs(unit.config.stop.timeout),
                                    "; sent SIGKILL")});
+}
+
+void Supervisor::StopOrRelease(Unit& unit, std::function<void(Unit&)> then) {
+  bool watching = unit.state == UnitState::kRunning || unit.state == UnitState::kStarting;
+  if (!unit.config.attach || !watching) {
+    StopUnit(unit, std::move(then));
+    return;
+  }
+  // vigild did not start these processes: like monit, it stops watching them
+  // when it goes away or reloads, and leaves them running. `vigilctl stop`
+  // is what stops them.
+  if (unit.main) {
+    loop_->Remove(unit.main_watch);
+    unit.main_watch = 0;
+    int pid = unit.main->pid();
+    unit.main.reset();
+    NotifyMainGone(unit, pid);
+  }
+  SetState(unit, UnitState::kExited, "released: the attached processes keep running");
+  if (then) unit.after_stop.push_back(std::move(then));
+  FinishStop(unit);
 }
 
 void Supervisor::FinishStop(Unit& unit) {
@@ -801,7 +828,7 @@ void Supervisor::BeginShutdown() {
   std::vector<std::string> order = StartOrder(config_.units);
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     auto unit = units_.find(*it);
-    if (unit != units_.end()) StopUnit(*unit->second, nullptr);
+    if (unit != units_.end()) StopOrRelease(*unit->second, nullptr);
   }
   MaybeFinishShutdown();
 }
@@ -839,11 +866,11 @@ absl::Status Supervisor::Reload() {
                          absl::StrJoin(removed, " "), "] changed [",
                          absl::StrJoin(changed, " "), "]"));
   for (const auto& name : removed) {
-    StopUnit(*units_[name], [this, name](Unit&) { RemoveUnit(name); });
+    StopOrRelease(*units_[name], [this, name](Unit&) { RemoveUnit(name); });
   }
   for (const auto& name : changed) {
     config::UnitConfig fresh = *wanted[name];
-    StopUnit(*units_[name], [this, fresh](Unit& unit) {
+    StopOrRelease(*units_[name], [this, fresh](Unit& unit) {
       unit.config = fresh;
       unit.restarts = RestartTracker(fresh.backoff, fresh.start_limit);
       StartUnit(unit);
@@ -881,6 +908,7 @@ json::Value Supervisor::UnitStatus(const Unit& unit) const {
     u.Set("last_exit", unit.last_exit->Describe());
     u.Set("last_exit_time", absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", unit.last_exit_time,
                                              absl::UTCTimeZone()));
+    u.Set("last_run_ms", absl::ToInt64Milliseconds(unit.last_run));
   }
   return u;
 }

@@ -121,6 +121,9 @@ class Supervisor {
   void OnCgroupEvents(Unit& unit);
   void OnUnitGone(Unit& unit);
   void StopUnit(Unit& unit, std::function<void(Unit&)> then);
+  // For vigild's own reasons (shutdown, reload): stops a unit it started, but
+  // only lets go of an attached one, whose processes keep running.
+  void StopOrRelease(Unit& unit, std::function<void(Unit&)> then);
   void OnStopTimeout(Unit& unit);
   void FinishStop(Unit& unit);
   void ScheduleRestart(Unit& unit);

@@ -46,7 +46,7 @@ int ReadPidFile(const std::string& path) {
 
 TEST(LifecycleTest, ExitIsDetectedWithStatusAndUnitFails) {
   VigildHarness vigild;
-  vigild.WriteUnit("quitter", "exec: [/bin/sh, -c, 'exit 7']\nrestart: never\n");
+  vigild.WriteUnit("quitter", "exec: [/bin/sh, -c, 'sleep 0.3; exit 7']\nrestart: never\n");
   ASSERT_TRUE(vigild.Start().ok());
   auto exit = vigild.WaitForEvent(Kind("quitter", "exit"));
   ASSERT_TRUE(exit.ok()) << exit.status();
@@ -56,6 +56,8 @@ TEST(LifecycleTest, ExitIsDetectedWithStatusAndUnitFails) {
   auto status = vigild.UnitStatus("quitter");
   ASSERT_TRUE(status.ok());
   EXPECT_EQ(EventField(*status, "last_exit"), "exited with code 7");
+  EXPECT_GE(EventInt(*status, "last_run_ms"), 300);
+  EXPECT_LT(EventInt(*status, "last_run_ms"), 10000);
 }
 
 TEST(LifecycleTest, SignalDeathIsReportedAndAlwaysRestarts) {
@@ -208,6 +210,29 @@ TEST(LifecycleTest, AttachByPidfileSeesExitAndNeverRestarts) {
   ASSERT_TRUE(vigild.WaitForState("outsider", "failed").ok());
   std::this_thread::sleep_for(milliseconds(200));
   for (const auto& e : vigild.history()) EXPECT_FALSE(Kind("outsider", "spawn")(e));
+}
+
+// vigild did not start an attached process: when vigild stops (or reloads),
+// it lets go of it, and the process keeps running.
+TEST(LifecycleTest, ShutdownReleasesAttachedProcessesAlive) {
+  pid_t outsider = fork();
+  if (outsider == 0) {
+    execl("/bin/sleep", "sleep", "1000", nullptr);
+    _exit(127);
+  }
+  {
+    VigildHarness vigild;
+    vigild.WriteUnit("outsider", absl::StrCat("attach: {pid: ", outsider, "}\n"));
+    ASSERT_TRUE(vigild.Start().ok());
+    ASSERT_TRUE(vigild.WaitForState("outsider", "running").ok());
+    auto status = vigild.Stop();
+    ASSERT_TRUE(status.ok()) << status.status();
+    EXPECT_NE(vigild.ReadLog().find("released: the attached processes keep running"),
+              std::string::npos);
+  }
+  EXPECT_TRUE(ProcessAlive(outsider));
+  kill(outsider, SIGKILL);
+  waitpid(outsider, nullptr, 0);
 }
 
 TEST(LifecycleTest, AttachWithStartCommandRestartsThroughIt) {

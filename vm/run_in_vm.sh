@@ -52,9 +52,35 @@ binary="$1"; shift
 [[ "$binary" == /* ]] || binary="$PWD/$binary"
 [[ -x "$binary" && -f "$binary" ]] || die "$binary: not an executable file"
 real_binary="$(readlink -f "$binary")"
-if is_guest_private "$binary" || is_guest_private "$real_binary"; then
-  die "$binary: lives under a directory the guest mounts its own tmpfs/proc/sysfs on (${GUEST_PRIVATE_DIRS[*]}); put it elsewhere on the host root"
-fi
+# A checkout under /tmp (CI may clone anywhere) leaves the binary or its
+# runfiles' targets under a directory the guest replaces with a tmpfs. Such
+# trees are shared read-only at their own path: the top directory below the
+# private one (/tmp/clone/vm/x.sh -> /tmp/clone).
+share_root() {
+  local dir
+  for dir in /tmp /run /var/tmp; do
+    if [[ "$1" == "$dir"/* ]]; then
+      local rest="${1#"$dir"/}"
+      printf '%s/%s\n' "$dir" "${rest%%/*}"
+      return 0
+    fi
+  done
+  return 1
+}
+ro_dirs=()
+for path in "$binary" "$real_binary"; do
+  if is_guest_private "$path"; then
+    root="$(share_root "$path")" \
+      || die "$binary: lives under a directory the guest mounts its own proc/sysfs/devtmpfs on; put it elsewhere on the host root"
+    ro_dirs+=("$root")
+  fi
+done
+for runfiles in "${RUNFILES_DIR:-}" "$binary.runfiles"; do
+  [[ -n "$runfiles" && -d "$runfiles" ]] || continue
+  while IFS= read -r target; do
+    root="$(share_root "$target")" && ro_dirs+=("$root")
+  done < <(find "$runfiles" -type l -printf '%l\n' 2>/dev/null | grep -E '^/(tmp|run|var/tmp)/' | sort -u)
+done
 guest_cwd="$PWD"
 is_guest_private "$guest_cwd" && guest_cwd=/
 
@@ -140,6 +166,11 @@ while read -r tag path; do
   mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 "$tag" "/host$path" \
     || halt_without_status "cannot mount writable share $path"
 done <"$run/rw_mounts"
+while read -r tag path; do
+  mkdir -p "/host$path"
+  mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose "$tag" "/host$path" \
+    || halt_without_status "cannot mount read-only share $path"
+done <"$run/ro_mounts"
 # The nonce is removed before the binary runs so that it cannot print a
 # status line the host would believe.
 nonce=$(cat "$run/nonce")
@@ -266,6 +297,14 @@ while IFS= read -r dir; do
   printf 'rw%d %s\n' "$index" "$dir" >>"$share/rw_mounts"
   index=$((index + 1))
 done < <(printf '%s\n' "${rw_dirs[@]+"${rw_dirs[@]}"}" | LC_ALL=C sort -u)
+: >"$share/ro_mounts"
+while IFS= read -r dir; do
+  [[ -n "$dir" ]] || continue
+  [[ "$dir" != *[[:space:]]* ]] || die "read-only share '$dir' must not contain spaces"
+  virtfs_args+=(-virtfs "local,path=$dir,mount_tag=ro$index,security_model=none,readonly=on,multidevs=remap")
+  printf 'ro%d %s\n' "$index" "$dir" >>"$share/ro_mounts"
+  index=$((index + 1))
+done < <(printf '%s\n' "${ro_dirs[@]+"${ro_dirs[@]}"}" | LC_ALL=C sort -u)
 
 {
   printf 'set -- /usr/bin/env -i'

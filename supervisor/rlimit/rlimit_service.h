@@ -55,7 +55,7 @@ class RlimitEventsService {
   };
 
   // vigil.yaml's rlimit_events section; the timer signal is SIGRTMIN+3
-  // (MAZE uses +1, resource watches +2).
+  // (resource watches use +1, MAZE +2).
   static Options OptionsFromConfig(const config::RlimitEventsConfig& config);
 
   // Create before any thread starts (the timer signal is blocked here).
