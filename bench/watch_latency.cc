@@ -31,10 +31,14 @@
 #include "bench/flags.h"
 #include "bench/process_stats.h"
 #include "bench/report.h"
+#include "test/tools/watch_load_report.h"
 #include "test/vigild_harness.h"
 
 namespace vigil::bench {
 namespace {
+
+using testing::ReadReport;
+using testing::ReportLine;
 
 using testing::EventField;
 
@@ -126,23 +130,6 @@ bool MountOffers(const testing::VigildHarness& vigild, const std::string& contro
     if (word == controller) return true;
   }
   return false;
-}
-
-struct ReportLine {
-  std::string what;
-  absl::Time time;
-};
-
-std::vector<ReportLine> ReadReport(const std::string& path) {
-  std::vector<ReportLine> lines;
-  std::ifstream in(path);
-  for (std::string line; std::getline(in, line);) {
-    size_t space = line.rfind(' ');
-    int64_t ns;
-    if (space == std::string::npos || !absl::SimpleAtoi(line.substr(space + 1), &ns)) continue;
-    lines.push_back({line.substr(0, space), absl::FromUnixNanos(ns)});
-  }
-  return lines;
 }
 
 absl::Time EventTime(const json::Value& e) {

@@ -26,6 +26,8 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "rlimit/watcher.h"
+#include "supervisor/rlimit/test_util.h"
+#include "test/rlimit_watcher_util.h"
 #include "test/vigild_harness.h"
 
 namespace vigil::testing {
@@ -37,48 +39,15 @@ using rlimit::Watcher;
 // A child process driven over a pipe, one command byte at a time, each
 // acknowledged once done. After every change it spins a little CPU, because
 // vigild reads a process on its CPU ticks (cpu_tick in the config below).
-class Puppet {
+class Puppet : public rlimit::testing::CommandedChild {
  public:
-  Puppet() {
-    int to[2], from[2];
-    EXPECT_EQ(pipe2(to, O_CLOEXEC), 0);
-    EXPECT_EQ(pipe2(from, O_CLOEXEC), 0);
-    pid_ = fork();
-    if (pid_ == 0) {
-      close(to[1]);
-      close(from[0]);
-      Serve(to[0], from[1]);
-    }
-    close(to[0]);
-    close(from[1]);
-    to_ = to[1];
-    from_ = from[0];
+  Puppet() : CommandedChild(Serve) {
     Do('n');  // settled: the pipe ends it does not use are closed
   }
-  ~Puppet() { Kill(); }
-  pid_t pid() const { return pid_; }
-  void Do(char command) {
-    ASSERT_EQ(write(to_, &command, 1), 1);
-    char ack;
-    ASSERT_EQ(read(from_, &ack, 1), 1);
-  }
-  void Kill() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    close(to_);
-    close(from_);
-    pid_ = -1;
-  }
+  void Kill() { Reap(SIGKILL); }
 
  private:
-  static void Spin(long ns) {
-    timespec start, now;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &start);
-    do {
-      clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
-    } while ((now.tv_sec - start.tv_sec) * 1000000000L + (now.tv_nsec - start.tv_nsec) < ns);
-  }
+  static void Spin(int64_t ns) { rlimit::testing::SpinCpu(CLOCK_PROCESS_CPUTIME_ID, ns); }
   [[noreturn]] static void Serve(int in, int out) {
     std::vector<int> fds;
     void* memory = nullptr;
@@ -139,9 +108,6 @@ class Puppet {
     }
     _exit(0);
   }
-
-  pid_t pid_ = -1;
-  int to_ = -1, from_ = -1;
 };
 
 int OpenFds(pid_t pid) {
@@ -159,27 +125,11 @@ class RlimitEventsTest : public ::testing::Test {
     chmod(vigild_.dir().c_str(), 0755);
   }
   std::string SocketPath() const { return vigild_.dir() + "/rlimit-events.sock"; }
-  Watcher Connect() {
-    Error error;
-    std::optional<Watcher> w = Watcher::Open(SocketPath(), &error);
-    EXPECT_TRUE(w.has_value()) << error.message;
-    return std::move(*w);
-  }
-  // The next event, failing the test after `timeout`.
+  Watcher Connect() { return ConnectWatcher(SocketPath()); }
   static std::optional<rle_event> Next(Watcher& w, int timeout_ms = 5000) {
-    Error error;
-    if (w.pending() == 0) {
-      pollfd p{w.fd(), POLLIN, 0};
-      if (poll(&p, 1, timeout_ms) != 1) return std::nullopt;
-    }
-    return w.Read(&error);
+    return NextEvent(w, timeout_ms);
   }
-  // True if no event arrives within `ms`.
-  static bool Quiet(Watcher& w, int ms = 300) {
-    if (w.pending() > 0) return false;
-    pollfd p{w.fd(), POLLIN, 0};
-    return poll(&p, 1, ms) == 0;
-  }
+  static bool Quiet(Watcher& w, int ms = 300) { return NoEventWithin(w, ms); }
 
   VigildHarness vigild_;
 };

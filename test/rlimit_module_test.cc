@@ -3,12 +3,9 @@
 // that opens and closes files. Without the module (the host; the VM before
 // it loads it) a burst of open+close inside one CPU tick is not seen; with it
 // (the VM) every crossing of the burst is delivered, through the same API.
-#include <dirent.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -20,13 +17,16 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "rlimit/watcher.h"
+#include "supervisor/rlimit/test_util.h"
+#include "test/rlimit_watcher_util.h"
 #include "test/vigild_harness.h"
 
 namespace vigil::testing {
 namespace {
 
-using rlimit::Error;
 using rlimit::Watcher;
+using rlimit::testing::LoadNotiModuleFromRunfiles;
+using rlimit::testing::OpenFdCount;
 
 constexpr int kBurstPairs = 100;
 
@@ -34,67 +34,13 @@ bool ModuleLoaded() { return access("/sys/module/rlimit_noti", F_OK) == 0; }
 
 bool InVm() { return std::getenv("VIGIL_IN_VM") != nullptr; }
 
-absl::Status LoadModule() {
-  std::string path = absl::StrCat(std::getenv("TEST_SRCDIR"), "/",
-                                  std::getenv("TEST_WORKSPACE"), "/kmod/rlimit_noti.ko");
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return absl::NotFoundError(absl::StrCat("open ", path));
-  bool ok = syscall(SYS_finit_module, fd, "", 0) == 0 || errno == EEXIST;
-  close(fd);
-  return ok ? absl::OkStatus() : absl::InternalError("finit_module rlimit_noti.ko");
-}
-
-// Listed, not stat()ed: the VM's kernel (6.1) reports st_size 0 for
-// /proc/<pid>/fd.
-int64_t OpenFds(pid_t pid) {
-  DIR* dir = opendir(absl::StrCat("/proc/", pid, "/fd").c_str());
-  if (dir == nullptr) return -1;
-  int64_t n = 0;
-  while (dirent* entry = readdir(dir)) n += entry->d_name[0] != '.';
-  closedir(dir);
-  return n;
-}
-
 // A child driven one command byte at a time, each acknowledged: 'b' a burst
 // of open+close pairs (no CPU tick passes), 'o' opens one fd and keeps it,
 // 'c' closes it, 'S' spins 300 ms of CPU (more than one tick), 'x' opens 10
 // fds and exits at once.
-class Puppet {
+class Puppet : public rlimit::testing::CommandedChild {
  public:
-  Puppet() {
-    int to[2], from[2];
-    EXPECT_EQ(pipe2(to, O_CLOEXEC), 0);
-    EXPECT_EQ(pipe2(from, O_CLOEXEC), 0);
-    pid_ = fork();
-    if (pid_ == 0) {
-      close(to[1]);
-      close(from[0]);
-      Serve(to[0], from[1]);
-    }
-    close(to[0]);
-    close(from[1]);
-    to_ = to[1];
-    from_ = from[0];
-    Do('n');  // settled
-  }
-  ~Puppet() {
-    Reap(SIGKILL);
-    close(to_);
-    close(from_);
-  }
-  pid_t pid() const { return pid_; }
-  void Send(char command) { ASSERT_EQ(write(to_, &command, 1), 1); }
-  void Do(char command) {
-    Send(command);
-    char ack;
-    ASSERT_EQ(read(from_, &ack, 1), 1);
-  }
-  void Reap(int signal = 0) {
-    if (pid_ <= 0) return;
-    if (signal != 0) kill(pid_, signal);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
+  Puppet() : CommandedChild(Serve) { Do('n'); }  // settled
 
  private:
   [[noreturn]] static void Serve(int in, int out) {
@@ -111,15 +57,9 @@ class Puppet {
         case 'c':
           close(kept);
           break;
-        case 'S': {
-          timespec start, now;
-          clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &start);
-          do {
-            clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
-          } while ((now.tv_sec - start.tv_sec) * 1000000000L + (now.tv_nsec - start.tv_nsec) <
-                   300'000'000L);
+        case 'S':
+          rlimit::testing::SpinCpu(CLOCK_PROCESS_CPUTIME_ID, 300'000'000);
           break;
-        }
         case 'x':
           for (int i = 0; i < 10; ++i) open("/dev/null", O_RDONLY);
           _exit(0);
@@ -128,9 +68,6 @@ class Puppet {
     }
     _exit(0);
   }
-
-  pid_t pid_ = -1;
-  int to_ = -1, from_ = -1;
 };
 
 class RlimitModuleTest : public ::testing::Test {
@@ -140,25 +77,11 @@ class RlimitModuleTest : public ::testing::Test {
     vigild_.AddMainConfig("rlimit_events:\n  cpu_tick: 200ms\n");
     ASSERT_TRUE(vigild_.Start().ok()) << vigild_.ReadLog();
   }
-  Watcher Connect() {
-    Error error;
-    std::optional<Watcher> w = Watcher::Open(vigild_.dir() + "/rlimit-events.sock", &error);
-    EXPECT_TRUE(w.has_value()) << error.message;
-    return std::move(*w);
-  }
+  Watcher Connect() { return ConnectWatcher(vigild_.dir() + "/rlimit-events.sock"); }
   static std::optional<rle_event> Next(Watcher& w, int timeout_ms = 5000) {
-    Error error;
-    if (w.pending() == 0) {
-      pollfd p{w.fd(), POLLIN, 0};
-      if (poll(&p, 1, timeout_ms) != 1) return std::nullopt;
-    }
-    return w.Read(&error);
+    return NextEvent(w, timeout_ms);
   }
-  static bool Quiet(Watcher& w, int ms = 500) {
-    if (w.pending() > 0) return false;
-    pollfd p{w.fd(), POLLIN, 0};
-    return poll(&p, 1, ms) == 0;
-  }
+  static bool Quiet(Watcher& w, int ms = 500) { return NoEventWithin(w, ms); }
   static void ExpectCrossing(const std::optional<rle_event>& e, int32_t direction,
                              int64_t level, int64_t value) {
     ASSERT_TRUE(e.has_value()) << "no event";
@@ -186,7 +109,7 @@ TEST_F(RlimitModuleTest, WithoutTheModuleTheUserspaceBackendMissesABurstInsideOn
       << log;
   EXPECT_NE(log.find("fds: procfs (userspace backend"), std::string::npos) << log;
   Puppet puppet;
-  const int64_t base = OpenFds(puppet.pid());
+  const int64_t base = OpenFdCount(puppet.pid());
   Watcher w = Connect();
   ASSERT_TRUE(w.Add(puppet.pid(), RLE_RES_NOFILE, base + 1).ok());
   puppet.Do('b');
@@ -207,7 +130,7 @@ TEST_F(RlimitModuleTest, WithTheModuleEveryCrossingOfABurstIsDeliveredExactly) {
       GTEST_SKIP() << "needs the rlimit_noti kernel module (CONFIG_MODULES is off on this "
                       "host; runs in the VM)";
     }
-    ASSERT_TRUE(LoadModule().ok());
+    ASSERT_TRUE(LoadNotiModuleFromRunfiles().ok());
   }
   StartVigild();
   std::string log = vigild_.ReadLog();
@@ -217,7 +140,7 @@ TEST_F(RlimitModuleTest, WithTheModuleEveryCrossingOfABurstIsDeliveredExactly) {
       << log;
   EXPECT_NE(log.find("fds: kernel module rlimit_noti (exact"), std::string::npos) << log;
   Puppet puppet;
-  const int64_t base = OpenFds(puppet.pid());
+  const int64_t base = OpenFdCount(puppet.pid());
   Watcher exact = Connect(), sticky = Connect();
   ASSERT_TRUE(exact.Add(puppet.pid(), RLE_RES_NOFILE, base + 1).ok());
   // Down only below base + 1 - 1: never inside the burst.
@@ -256,11 +179,11 @@ TEST_F(RlimitModuleTest, WithTheModuleACrossingJustBeforeExitComesBeforeTheExitE
       GTEST_SKIP() << "needs the rlimit_noti kernel module (CONFIG_MODULES is off on this "
                       "host; runs in the VM)";
     }
-    ASSERT_TRUE(LoadModule().ok());
+    ASSERT_TRUE(LoadNotiModuleFromRunfiles().ok());
   }
   StartVigild();
   Puppet puppet;
-  const int64_t base = OpenFds(puppet.pid());
+  const int64_t base = OpenFdCount(puppet.pid());
   pid_t pid = puppet.pid();
   Watcher w = Connect();
   ASSERT_TRUE(w.Add(pid, RLE_RES_NOFILE, base + 5).ok());

@@ -22,6 +22,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "test/tools/watch_load_report.h"
 #include "test/vigild_harness.h"
 
 namespace vigil::testing {
@@ -54,24 +55,6 @@ absl::Time EventTime(const json::Value& e) {
   std::string err;
   absl::ParseTime("%Y-%m-%dT%H:%M:%E*SZ", EventField(e, "time"), &t, &err);
   return t;
-}
-
-// One "what [number] realtime_ns" line of watch_load's report.
-struct ReportLine {
-  std::string what;
-  absl::Time time;
-};
-
-std::vector<ReportLine> ReadReport(const std::string& path) {
-  std::vector<ReportLine> lines;
-  std::ifstream in(path);
-  for (std::string line; std::getline(in, line);) {
-    size_t space = line.rfind(' ');
-    int64_t ns;
-    if (space == std::string::npos || !absl::SimpleAtoi(line.substr(space + 1), &ns)) continue;
-    lines.push_back({line.substr(0, space), absl::FromUnixNanos(ns)});
-  }
-  return lines;
 }
 
 int CountReport(const std::string& path, const std::string& what) {

@@ -19,8 +19,6 @@
 namespace vigil::maze {
 namespace {
 
-constexpr int kReceiveBufferBytes = 4 << 20;
-
 absl::Status SendMulticastOp(int fd, proc_cn_mcast_op op) {
   constexpr size_t kSize = NLMSG_LENGTH(sizeof(cn_msg) + sizeof(op));
   alignas(nlmsghdr) char request[kSize] = {};
@@ -61,7 +59,21 @@ std::optional<ProcEvent> ToProcEvent(const proc_event& event) {
       out.parent_tgid = event.event_data.exit.parent_tgid;
       out.exit_code = event.event_data.exit.exit_code;
       return out;
-    default:  // the subscription ack, uid/gid/sid/comm/ptrace changes
+    case proc_event::PROC_EVENT_UID:
+      out.kind = ProcEvent::Kind::kUid;
+      out.pid = event.event_data.id.process_pid;
+      out.tgid = event.event_data.id.process_tgid;
+      out.euid = event.event_data.id.e.euid;
+      return out;
+    case proc_event::PROC_EVENT_COMM:
+      out.kind = ProcEvent::Kind::kComm;
+      out.pid = event.event_data.comm.process_pid;
+      out.tgid = event.event_data.comm.process_tgid;
+      out.comm.assign(event.event_data.comm.comm,
+                      strnlen(event.event_data.comm.comm,
+                              sizeof(event.event_data.comm.comm)));
+      return out;
+    default:  // the subscription ack, gid/sid/ptrace/coredump changes
       return std::nullopt;
   }
 }
@@ -80,7 +92,7 @@ void AppendEvents(const char* data, size_t size, std::vector<ProcEvent>& out) {
     proc_event event;
     std::memcpy(&event, message->data, sizeof(event));
     if (std::optional<ProcEvent> converted = ToProcEvent(event)) {
-      out.push_back(*converted);
+      out.push_back(*std::move(converted));
     }
   }
 }
@@ -141,17 +153,18 @@ absl::Status ProcConnector::SetForkFilter(absl::Span<const pid_t> parents) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<ProcConnector> ProcConnector::Subscribe() {
+absl::StatusOr<ProcConnector> ProcConnector::Subscribe(
+    int receive_buffer_bytes) {
   int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
                   NETLINK_CONNECTOR);
   if (fd < 0) return ErrnoStatus("socket(NETLINK_CONNECTOR)", errno);
   ProcConnector connector(fd);
   // A burst of forks must not overflow the queue while the loop is busy;
   // the forced size needs CAP_NET_ADMIN, which subscribing needs anyway.
-  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &kReceiveBufferBytes,
-                 sizeof(kReceiveBufferBytes)) != 0) {
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &kReceiveBufferBytes,
-               sizeof(kReceiveBufferBytes));
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &receive_buffer_bytes,
+                 sizeof(receive_buffer_bytes)) != 0) {
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer_bytes,
+               sizeof(receive_buffer_bytes));
   }
   sockaddr_nl address{};
   address.nl_family = AF_NETLINK;
@@ -160,9 +173,8 @@ absl::StatusOr<ProcConnector> ProcConnector::Subscribe() {
     int err = errno;
     if (err == EPERM || err == EACCES) {
       return absl::PermissionDeniedError(
-          "subscribing to proc connector events (fork/exec/exit) needs "
-          "CAP_NET_ADMIN in the initial user namespace; new processes of "
-          "watched units will not be followed");
+          "subscribing to proc connector events needs CAP_NET_ADMIN in the "
+          "initial user namespace");
     }
     return ErrnoStatus("bind to the proc connector multicast group", err);
   }
@@ -197,7 +209,7 @@ void ProcConnector::Close() {
 
 absl::StatusOr<std::vector<ProcEvent>> ProcConnector::Drain() {
   std::vector<ProcEvent> events;
-  alignas(nlmsghdr) char buffer[16384];
+  alignas(nlmsghdr) char buffer[32768];
   for (;;) {
     sockaddr_nl sender{};
     socklen_t sender_size = sizeof(sender);

@@ -1,7 +1,12 @@
 // ProcConnector owns a NETLINK_CONNECTOR socket subscribed to the kernel's
-// process events (CONFIG_PROC_EVENTS, <linux/cn_proc.h>): every fork, exec
-// and exit on the host, threads included, the moment it happens. An event
-// loop polls fd() for readability and calls Drain().
+// process events (CONFIG_PROC_EVENTS, <linux/cn_proc.h>): every fork, exec,
+// exit, uid change and comm change (prctl(PR_SET_NAME)) on the host, threads
+// included, the moment it happens. An event loop polls fd() for readability
+// and calls Drain().
+//
+// Two users: MAZE follows forks of watched processes behind a kernel-side
+// filter (SetForkFilter); the process table (supervisor/proctable) attaches
+// none and takes every event.
 //
 // Subscribing needs CAP_NET_ADMIN in the initial user namespace. Outside it
 // the kernel ignores the subscription silently, so no event ever arrives;
@@ -13,6 +18,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -25,27 +31,36 @@ struct ProcEvent {
     kFork,
     kExec,
     kExit,
+    kUid,
+    kComm,
     // The socket buffer overflowed and events were dropped: whatever the
     // caller derives from events must be rebuilt from /proc.
     kLost,
   };
   Kind kind = Kind::kLost;
-  // kFork: the new task; kExec, kExit: the task concerned. pid != tgid for
-  // a thread.
+  // kFork: the new task; otherwise the task concerned. pid != tgid for a
+  // thread.
   pid_t pid = 0;
   pid_t tgid = 0;
   // kFork: the task that forked; kExit: the parent of the exiting task.
   pid_t parent_pid = 0;
   pid_t parent_tgid = 0;
   uint32_t exit_code = 0;  // kExit: a wait(2) status
+  uint32_t euid = 0;       // kUid: the new effective uid
+  std::string comm;        // kComm: the new name
 
-  bool IsNewProcess() const { return kind == Kind::kFork && pid == tgid; }
+  bool IsProcessLevel() const { return pid == tgid; }
+  bool IsNewProcess() const { return kind == Kind::kFork && IsProcessLevel(); }
 };
 
 class ProcConnector {
  public:
+  // The kernel queues events in the socket's receive buffer (forced to
+  // `receive_buffer_bytes`) until Drain(); an overflow is reported as kLost.
   // PermissionDenied naming CAP_NET_ADMIN when the host refuses.
-  static absl::StatusOr<ProcConnector> Subscribe();
+  static absl::StatusOr<ProcConnector> Subscribe(
+      int receive_buffer_bytes = kDefaultReceiveBufferBytes);
+  static constexpr int kDefaultReceiveBufferBytes = 4 << 20;
 
   ProcConnector(ProcConnector&& other) noexcept;
   ProcConnector& operator=(ProcConnector&& other) noexcept;
@@ -64,7 +79,8 @@ class ProcConnector {
   absl::Status SetForkFilter(absl::Span<const pid_t> parents);
   static constexpr size_t kMaxFilteredParents = 2000;
 
-  // Every fork, exec and exit event queued, without blocking, in order.
+  // Every event queued, without blocking, in order. Without a fork filter
+  // that is every event on the host.
   absl::StatusOr<std::vector<ProcEvent>> Drain();
 
  private:

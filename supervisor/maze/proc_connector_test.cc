@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <pthread.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +33,14 @@ std::vector<ProcEvent> CollectUntil(ProcConnector& connector, Predicate done) {
     events.insert(events.end(), drained->begin(), drained->end());
   }
   return events;
+}
+
+// The first event of `kind` about task `pid`.
+std::vector<ProcEvent>::const_iterator Find(const std::vector<ProcEvent>& events,
+                                            ProcEvent::Kind kind, pid_t pid) {
+  return std::find_if(events.begin(), events.end(), [&](const ProcEvent& e) {
+    return e.kind == kind && e.pid == pid;
+  });
 }
 
 bool Has(const std::vector<ProcEvent>& events, ProcEvent::Kind kind, pid_t pid,
@@ -68,17 +77,13 @@ TEST(ProcConnectorTest, SeesAForkedGrandchildAndBothExits) {
       CollectUntil(*connector, [&](const std::vector<ProcEvent>& seen) {
         return Has(seen, ProcEvent::Kind::kExit, parent_pid, parent_pid);
       });
-  auto fork = std::find_if(events.begin(), events.end(), [&](const ProcEvent& e) {
-    return e.kind == ProcEvent::Kind::kFork && e.pid == grandchild;
-  });
+  auto fork = Find(events, ProcEvent::Kind::kFork, grandchild);
   ASSERT_NE(fork, events.end());
   EXPECT_TRUE(fork->IsNewProcess());
   EXPECT_EQ(fork->tgid, grandchild);
   EXPECT_EQ(fork->parent_tgid, parent_pid);
   EXPECT_EQ(fork->parent_pid, parent_pid);
-  auto exit = std::find_if(events.begin(), events.end(), [&](const ProcEvent& e) {
-    return e.kind == ProcEvent::Kind::kExit && e.pid == grandchild;
-  });
+  auto exit = Find(events, ProcEvent::Kind::kExit, grandchild);
   ASSERT_NE(exit, events.end());
   EXPECT_EQ(exit->parent_tgid, parent_pid);
   EXPECT_TRUE(WIFEXITED(exit->exit_code));
@@ -115,6 +120,36 @@ TEST(ProcConnectorTest, SeesExecAndThreadCreation) {
   ASSERT_NE(thread, events.end());
   EXPECT_FALSE(thread->IsNewProcess());
   EXPECT_TRUE(Has(events, ProcEvent::Kind::kExit, thread->pid, pid));
+}
+
+// The process table takes uid and comm changes from the events themselves.
+TEST(ProcConnectorTest, SeesCommAndUidChanges) {
+  absl::StatusOr<ProcConnector> connector = ProcConnector::Subscribe();
+  if (absl::IsPermissionDenied(connector.status())) {
+    GTEST_SKIP() << "needs CAP_NET_ADMIN: " << connector.status();
+  }
+  ASSERT_TRUE(connector.ok()) << connector.status();
+  const bool can_change_uid = geteuid() == 0;
+  constexpr uid_t kNobody = 65534;
+  Child renamed([&] {
+    prctl(PR_SET_NAME, "vigil-renamed");
+    if (can_change_uid) setresuid(kNobody, kNobody, kNobody);
+  });
+  const pid_t pid = renamed.pid();
+  renamed.Wait();
+  std::vector<ProcEvent> events =
+      CollectUntil(*connector, [&](const std::vector<ProcEvent>& seen) {
+        return Has(seen, ProcEvent::Kind::kExit, pid, pid);
+      });
+  auto comm = Find(events, ProcEvent::Kind::kComm, pid);
+  ASSERT_NE(comm, events.end());
+  EXPECT_TRUE(comm->IsProcessLevel());
+  EXPECT_EQ(comm->comm, "vigil-renamed");
+  if (!can_change_uid) return;
+  auto uid = Find(events, ProcEvent::Kind::kUid, pid);
+  ASSERT_NE(uid, events.end());
+  EXPECT_EQ(uid->tgid, pid);
+  EXPECT_EQ(uid->euid, kNobody);
 }
 
 // The filter is what keeps vigild asleep while the rest of the host forks:

@@ -96,12 +96,14 @@ PsKeys KeysFor(const std::string& comm, const std::string& cmdline) {
 
 std::unique_ptr<ProcTableService> ProcTableService::Start(std::string proc_root) {
   std::unique_ptr<ProcTableService> service(new ProcTableService(std::move(proc_root)));
-  auto socket = ProcEventSocket::Subscribe();
-  if (!socket.ok()) {
-    service->unavailable_reason_ = std::string(socket.status().message());
+  // Room for a fork storm between two questions (see the header).
+  constexpr int kReceiveBufferBytes = 8 << 20;
+  auto connector = maze::ProcConnector::Subscribe(kReceiveBufferBytes);
+  if (!connector.ok()) {
+    service->unavailable_reason_ = std::string(connector.status().message());
     return service;
   }
-  service->socket_.emplace(*std::move(socket));
+  service->connector_.emplace(*std::move(connector));
   // Subscribed first: whatever happens during the scan is queued as events,
   // and applying them in order ends in the current state.
   service->Rescan();
@@ -162,9 +164,9 @@ void ProcTableService::RefreshChildren(pid_t parent) {
   }
 }
 
-void ProcTableService::Apply(const ProcChange& c) {
+void ProcTableService::Apply(const maze::ProcEvent& c) {
   ++stats_.events;
-  using Kind = ProcChange::Kind;
+  using Kind = maze::ProcEvent::Kind;
   if (c.kind == Kind::kLost) {
     ++stats_.rescans;
     Rescan();
@@ -233,15 +235,15 @@ void ProcTableService::ConfirmExited(size_t budget) {
 }
 
 void ProcTableService::Sync() {
-  if (!socket_) return;
-  auto changes = socket_->Drain();
+  if (!connector_) return;
+  auto changes = connector_->Drain();
   if (!changes.ok()) {
     // A socket error leaves the table in doubt: rebuild it from /proc.
     ++stats_.rescans;
     Rescan();
     return;
   }
-  for (const ProcChange& change : *changes) Apply(change);
+  for (const maze::ProcEvent& change : *changes) Apply(change);
   ConfirmExited(changes->size() + 1);
 }
 

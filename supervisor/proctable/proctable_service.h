@@ -1,6 +1,6 @@
 // ProcTableService: vigild's process table for check_vigil. One /proc scan at
-// start-up, then proc connector events (ProcEventSocket) for every process on
-// the host, including those vigild did not start:
+// start-up, then proc connector events (maze::ProcConnector, no fork filter)
+// for every process on the host, including those vigild did not start:
 //
 //   fork (new process)  copy of the parent's facts, no /proc read
 //   exec                /proc/<pid>/{stat,status,cmdline} of that process
@@ -40,7 +40,7 @@
 #include <string>
 
 #include "common/json.h"
-#include "supervisor/proctable/proc_event_socket.h"
+#include "supervisor/maze/proc_connector.h"
 #include "supervisor/proctable/process_table.h"
 
 namespace vigil::proctable {
@@ -72,14 +72,14 @@ class ProcTableService {
 
  private:
   explicit ProcTableService(std::string proc_root) : proc_root_(std::move(proc_root)) {}
-  void Apply(const ProcChange& change);
+  void Apply(const maze::ProcEvent& change);
   void Rescan();
   std::optional<ProcessFacts> ReadFacts(pid_t pid);
   void RefreshChildren(pid_t parent);
   void ConfirmExited(size_t budget);
 
   std::string proc_root_;
-  std::optional<ProcEventSocket> socket_;
+  std::optional<maze::ProcConnector> connector_;
   std::optional<std::string> unavailable_reason_;
   ProcessTable table_;
   Stats stats_;

@@ -2,11 +2,8 @@
 // it from runfiles) and OpenFdCountBackend's choice (host: no module).
 #include "supervisor/rlimit/module_fd_counter.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -16,78 +13,28 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "supervisor/rlimit/test_util.h"
 
 namespace vigil::rlimit {
 namespace {
 
-bool LoadModuleFromRunfiles() {
-  const char* srcdir = std::getenv("TEST_SRCDIR");
-  const char* workspace = std::getenv("TEST_WORKSPACE");
-  if (srcdir == nullptr || workspace == nullptr) return false;
-  std::string path = absl::StrCat(srcdir, "/", workspace, "/kmod/rlimit_noti.ko");
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  bool ok = syscall(SYS_finit_module, fd, "", 0) == 0 || errno == EEXIST;
-  close(fd);
-  return ok;
-}
-
-// Listed, not stat()ed: the VM's kernel (6.1) reports st_size 0 for
-// /proc/<pid>/fd.
-int64_t OpenFds(pid_t pid) {
-  DIR* dir = opendir(absl::StrCat("/proc/", pid, "/fd").c_str());
-  if (dir == nullptr) return -1;
-  int64_t n = 0;
-  while (dirent* entry = readdir(dir)) n += entry->d_name[0] != '.';
-  closedir(dir);
-  return n;
-}
+using testing::CommandedChild;
+using testing::OpenFdCount;
 
 // A child that opens and closes files on command ('b': `pairs` open+close
 // pairs of /dev/null, as fast as it can), acknowledging each command.
-class Burster {
+class Burster : public CommandedChild {
  public:
-  explicit Burster(int pairs) {
-    int to[2], from[2];
-    EXPECT_EQ(pipe2(to, O_CLOEXEC), 0);
-    EXPECT_EQ(pipe2(from, O_CLOEXEC), 0);
-    pid_ = fork();
-    if (pid_ == 0) {
-      close(to[1]);
-      close(from[0]);
-      char c;
-      while (read(to[0], &c, 1) == 1) {
-        for (int i = 0; i < pairs; ++i) close(open("/dev/null", O_RDONLY));
-        if (write(from[1], &c, 1) != 1) break;
-      }
-      _exit(0);
-    }
-    close(to[0]);
-    close(from[1]);
-    to_ = to[1];
-    from_ = from[0];
-  }
-  ~Burster() {
-    Kill();
-    close(to_);
-    close(from_);
-  }
-  pid_t pid() const { return pid_; }
-  void Burst() {
-    char c = 'b';
-    ASSERT_EQ(write(to_, &c, 1), 1);
-    ASSERT_EQ(read(from_, &c, 1), 1);
-  }
-  void Kill() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int to_ = -1, from_ = -1;
+  explicit Burster(int pairs)
+      : CommandedChild([pairs](int in, int out) {
+          char c;
+          while (read(in, &c, 1) == 1) {
+            for (int i = 0; i < pairs; ++i) close(open("/dev/null", O_RDONLY));
+            if (write(out, &c, 1) != 1) break;
+          }
+        }) {}
+  void Burst() { Do('b'); }
+  void Kill() { Reap(SIGKILL); }
 };
 
 class ModuleFdCounterTest : public ::testing::Test {
@@ -98,7 +45,8 @@ class ModuleFdCounterTest : public ::testing::Test {
         GTEST_SKIP() << "needs the rlimit_noti kernel module (CONFIG_MODULES is off "
                         "on this host; runs in the VM)";
       }
-      ASSERT_TRUE(LoadModuleFromRunfiles()) << "finit_module rlimit_noti.ko";
+      absl::Status loaded = testing::LoadNotiModuleFromRunfiles();
+      ASSERT_TRUE(loaded.ok()) << loaded;
     }
     absl::StatusOr<std::unique_ptr<EventLoop>> loop =
         EventLoop::Create(EventLoop::Backend::kAuto);
@@ -120,12 +68,12 @@ TEST_F(ModuleFdCounterTest, EveryCrossingOfABurstReachesTheSinkThroughTheLoop) {
   Burster burster(kPairs);
   pid_t pid = burster.pid();
   burster.Burst();  // settled: its fd table is what it will be between bursts
-  const int64_t base = OpenFds(pid);
+  const int64_t base = OpenFdCount(pid);
   ASSERT_TRUE(counter_->Track(pid).ok());
   ASSERT_TRUE(counter_->SetLevels(pid, {base + 1}).ok());
   EXPECT_FALSE(counter_->sampled());
   burster.Burst();
-  EXPECT_EQ(OpenFds(pid), base) << "a sampler sees nothing change";
+  EXPECT_EQ(OpenFdCount(pid), base) << "a sampler sees nothing change";
   alarm(30);  // a missing event fails the test instead of hanging it
   ASSERT_TRUE(loop_->RunOnce().ok());  // the device fd is readable
   alarm(0);
@@ -143,7 +91,7 @@ TEST_F(ModuleFdCounterTest, LevelsFollowSetLevelsAndUntrack) {
   Burster burster(1);
   pid_t pid = burster.pid();
   burster.Burst();
-  const int64_t base = OpenFds(pid);
+  const int64_t base = OpenFdCount(pid);
   ASSERT_TRUE(counter_->Track(pid).ok());
   // A point above the burst's peak is never passed.
   ASSERT_TRUE(counter_->SetLevels(pid, {base + 1, base + 5}).ok());
@@ -173,7 +121,7 @@ TEST_F(ModuleFdCounterTest, AnOverflowOfTheKernelQueueIsResynchronisedFromProcfs
   Burster burster(kPairs);
   pid_t pid = burster.pid();
   burster.Burst();
-  const int64_t base = OpenFds(pid);
+  const int64_t base = OpenFdCount(pid);
   ASSERT_TRUE(counter_->Track(pid).ok());
   ASSERT_TRUE(counter_->SetLevels(pid, {base + 1}).ok());
   burster.Burst();

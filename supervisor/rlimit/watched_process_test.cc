@@ -16,6 +16,7 @@
 #include "gtest/gtest.h"
 #include "supervisor/maze/cpu_timer_signals.h"
 #include "supervisor/rlimit/procfs_fd_counter.h"
+#include "supervisor/rlimit/test_util.h"
 
 namespace vigil::rlimit {
 namespace {
@@ -23,35 +24,9 @@ namespace {
 // A forked child that runs commands sent over a pipe, one byte each, and
 // acknowledges each with a byte: 'o' opens 10 fds, 'c' closes them,
 // 's' spins 60 ms of CPU, 'z' sleeps (blocks) briefly.
-class Child {
+class Child : public testing::CommandedChild {
  public:
-  Child() {
-    int to[2], from[2];
-    EXPECT_EQ(pipe(to), 0);
-    EXPECT_EQ(pipe(from), 0);
-    pid_ = fork();
-    if (pid_ == 0) {
-      close(to[1]);
-      close(from[0]);
-      Serve(to[0], from[1]);
-    }
-    close(to[0]);
-    close(from[1]);
-    to_ = to[1];
-    from_ = from[0];
-  }
-  ~Child() {
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    close(to_);
-    close(from_);
-  }
-  pid_t pid() const { return pid_; }
-  void Do(char command) {
-    ASSERT_EQ(write(to_, &command, 1), 1);
-    char ack;
-    ASSERT_EQ(read(from_, &ack, 1), 1);
-  }
+  Child() : CommandedChild(Serve) {}
 
  private:
   [[noreturn]] static void Serve(int in, int out) {
@@ -63,12 +38,7 @@ class Child {
       } else if (c == 'c') {
         for (int fd : fds) close(fd);
       } else if (c == 's') {
-        timespec start, now;
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &start);
-        do {
-          clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
-        } while ((now.tv_sec - start.tv_sec) * 1000000000L + (now.tv_nsec - start.tv_nsec) <
-                 60'000'000L);
+        testing::SpinCpu(CLOCK_THREAD_CPUTIME_ID, 60'000'000);
       } else if (c == 'z') {
         usleep(2000);
       }
@@ -76,9 +46,6 @@ class Child {
     }
     _exit(0);
   }
-
-  pid_t pid_;
-  int to_, from_;
 };
 
 int Signo() { return SIGRTMIN + 3; }
