@@ -5,7 +5,7 @@
 # optimised, runs every benchmark in one go (bench/compare/compare.py) and
 # writes bench/RESULTS.md, bench/results.json and bench/plots/*.png.
 #
-#   bench/compare/run.sh            # the full run, about 25 minutes
+#   bench/compare/run.sh            # the full run, about 20 minutes on 2 cores
 #   bench/compare/run.sh --quick    # the same at toy sizes, about 2 minutes
 #
 # Needs root. Set VIGIL_BAZEL_OUTPUT_BASE to build in your own Bazel output
