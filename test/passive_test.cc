@@ -222,6 +222,7 @@ TEST(PassiveTest, CrashAndRecoveryReachEveryTargetAtOnce) {
     EXPECT_EQ(target.Find("dropped")->AsInt(), 0) << json::Serialize(target);
     EXPECT_GE(target.Find("sent")->AsInt(), 3) << json::Serialize(target);
   }
+  if (HasFailure()) ADD_FAILURE() << "vigild log:\n" << vigild.ReadLog();
 }
 
 TEST(PassiveTest, TargetsThatStayDownAreRetriedThenDroppedWithACount) {
