@@ -835,8 +835,13 @@ void Supervisor::BeginShutdown() {
 
 void Supervisor::MaybeFinishShutdown() {
   if (!shutting_down_) return;
+  // Called while BeginShutdown is still issuing stops, too: a unit not yet
+  // told to stop is still running, and vigild must wait for it.
   for (const auto& [name, unit] : units_) {
-    if (unit->state == UnitState::kStopping) return;
+    if (unit->state == UnitState::kStopping || unit->state == UnitState::kRunning ||
+        unit->state == UnitState::kStarting) {
+      return;
+    }
   }
   done_ = true;
 }

@@ -325,10 +325,15 @@ TEST(LifecycleTest, EpollAndForkFallbacksSuperviseTheSame) {
 
 TEST(LifecycleTest, SigtermStopsEveryUnitAndRemovesCgroups) {
   VigildHarness vigild;
-  vigild.WriteUnit("a", "exec: [/bin/sleep, infinity]\n");
+  vigild.WriteUnit("a", "exec: [/bin/sh, -c, 'trap \"sleep 0.3; exit 0\" TERM; "
+                        "while :; do sleep 0.05; done']\n");
   vigild.WriteUnit("b", "exec: [/bin/sleep, infinity]\nafter: [a]\n");
+  // Stopped first (reverse start order) and already exited: vigild must
+  // still wait for the units it stops after it.
+  vigild.WriteUnit("z-done", "exec: [/bin/true]\nrestart: never\n");
   ASSERT_TRUE(vigild.Start().ok());
   ASSERT_TRUE(vigild.WaitForState("b", "running").ok());
+  ASSERT_TRUE(vigild.WaitForState("z-done", "exited").ok());
   int a = EventInt(*vigild.UnitStatus("a"), "pid");
   int b = EventInt(*vigild.UnitStatus("b"), "pid");
   auto status = vigild.Stop();
