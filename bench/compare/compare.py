@@ -14,6 +14,10 @@ that report.py turns into bench/RESULTS.md and plots:
              against every "exit" event on the control socket; vigild CPU/event
   scale      vigild with many sleeping units: time to all running, RSS, fds,
              idle wakeups
+  scale_exe  one `attach: {exe: ...}` unit watching 10,000 processes of one
+             executable (half found by the start-up /proc scan, half at exec
+             through fanotify), then a storm of 100,000 short-lived ones:
+             every attach and exit event counted against the pids spawned
   benches    the existing //bench binaries (exit_latency, rss_units,
              maze_bench, watch_latency, fd_watch_bench, check_vigil_bench),
              their output kept verbatim for report.py to parse
@@ -29,6 +33,7 @@ skipped with a note otherwise.
 """
 
 import argparse
+import collections
 import ctypes
 import datetime
 import json
@@ -44,6 +49,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 PR_SET_CHILD_SUBREAPER = 36
@@ -58,7 +64,8 @@ SETTINGS = {
         monit_cycles=[30, 5], detect_n=20, vigil_kills=250, supervisord_kills=60,
         monit_kills={30: (30, 90), 5: (40, 80)},  # cycle -> (kills, over seconds)
         storm_units=100, storm_runs_per_unit=1000, scale_units=10000,
-        scale_idle_s=10,
+        scale_idle_s=10, exe_before=5000, exe_after=5000, exe_storms=[("0", 100000), ("0.05", 20000)],
+        exe_storm_concurrent=300,
         benches=[
             ("exit_latency", ["--kills=1000"]),
             ("rss_units", ["--units=1000"]),
@@ -72,6 +79,7 @@ SETTINGS = {
         monit_cycles=[2, 1], detect_n=5, vigil_kills=10, supervisord_kills=10,
         monit_kills={2: (3, 3), 1: (3, 2)},
         storm_units=10, storm_runs_per_unit=20, scale_units=200, scale_idle_s=1,
+        exe_before=100, exe_after=100, exe_storms=[("0", 1000), ("0.05", 200)], exe_storm_concurrent=50,
         benches=[(name, ["--quick"]) for name in (
             "exit_latency", "rss_units", "maze_bench", "watch_latency",
             "fd_watch_bench", "check_vigil_bench")]),
@@ -815,6 +823,206 @@ def scale(kids, marker, vigild, wanted, idle_s):
         peer.cleanup()
 
 
+class EventLog(threading.Thread):
+    """Every attach/exit event of one unit on vigild's event stream, read by a
+    thread so that vigild's per-subscriber buffer never fills while the bench
+    is busy spawning."""
+
+    LINE = re.compile(rb'"kind":"(attach|exit|overflow)"')
+    PID = re.compile(rb'"pid":(\d+)')
+    MECHANISM = re.compile(rb'"mechanism":"([^"]*)"')
+
+    def __init__(self, socket_path):
+        super().__init__(daemon=True)
+        self.control = Control(socket_path)
+        assert self.control.request({"cmd": "events"}).get("subscribed")
+        self.events = []  # (kind, pid, mechanism)
+        self.overflow_lost = 0
+        self.done = False
+
+    def run(self):
+        while not self.done:
+            for line in self.control.lines(0.2):
+                kind = self.LINE.search(line)
+                if not kind:
+                    continue
+                if kind.group(1) == b"overflow":
+                    self.overflow_lost += json.loads(line).get("lost", 0)
+                    continue
+                pid = self.PID.search(line)
+                mechanism = self.MECHANISM.search(line)
+                self.events.append((kind.group(1).decode(), int(pid.group(1)) if pid else 0,
+                                    mechanism.group(1).decode() if mechanism else ""))
+
+    def stop(self):
+        self.done = True
+        self.join()
+        self.control.close()
+
+
+def cpu_ticks(pid):
+    """utime + stime of `pid` (all threads) in clock ticks."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def exe_storm(events, peer, kids, spawn, exe, arg, storm_n, concurrent, status):
+    """`storm_n` processes `exe arg`, `concurrent` at a time, each reaped by
+    the bench as soon as it exits (as a shell would); their attach and exit
+    events matched by pid against the pids spawned."""
+    log(f"scale_exe: storm of {storm_n:,} `{os.path.basename(exe)} {arg}`")
+    first_event = len(events.events)
+    cpu_before, ticks_before = task_stats(peer.pid), cpu_ticks(peer.pid)
+    spawned, running = [], set()
+    t = time.monotonic()
+    while len(spawned) < storm_n or running:
+        while len(running) < concurrent and len(spawned) < storm_n:
+            pid = spawn([exe, arg])
+            running.add(pid)
+            spawned.append(pid)
+        pid, code = os.waitpid(-1, 0)
+        if pid in running:
+            running.discard(pid)
+        else:
+            kids.exited[pid] = code
+    storm_s = time.monotonic() - t
+    # Every attached process's exit event (vigild may lag behind the bench).
+    deadline, last = time.monotonic() + 60, -1
+    while time.monotonic() < deadline:
+        storm_events = events.events[first_event:]
+        attached = sum(1 for kind, _, _ in storm_events if kind == "attach")
+        if 2 * attached == len(storm_events) and len(storm_events) == last:
+            break
+        last = len(storm_events)
+        time.sleep(0.5)
+    drain_s = time.monotonic() - t - storm_s
+    cpu_after, ticks_after = task_stats(peer.pid), cpu_ticks(peer.pid)
+    storm_events = events.events[first_event:]
+    attach_pids = collections.Counter(p for k, p, _ in storm_events if k == "attach")
+    exit_pids = collections.Counter(p for k, p, _ in storm_events if k == "exit")
+    spawned_pids = collections.Counter(spawned)
+    tick_us = 1e6 / os.sysconf("SC_CLK_TCK")
+    result = dict(
+        arg=arg, spawned=storm_n, concurrent=concurrent, seconds=storm_s, drain_s=drain_s,
+        attach_events=sum(attach_pids.values()), exit_events=sum(exit_pids.values()),
+        attach_by=dict(collections.Counter(m for k, _, m in storm_events if k == "attach")),
+        attached_not_spawned=sum((attach_pids - spawned_pids).values()),
+        exits_without_attach=sum((exit_pids - attach_pids).values()),
+        attached_without_exit=sum((attach_pids - exit_pids).values()),
+        missed=sum((spawned_pids - attach_pids).values()),
+        overflow_lost=events.overflow_lost, events=len(storm_events),
+        cpu_ms=(cpu_after[1] - cpu_before[1]) / 1e6,
+        cpu_ticks_ms=(ticks_after - ticks_before) * tick_us / 1e3,
+        switches=cpu_after[0] - cpu_before[0],
+        memory=memory_kib(peer.pid), count_after=status().get("count", 0))
+    result["cpu_us_per_event"] = result["cpu_ms"] * 1e3 / max(1, len(storm_events))
+    result["cpu_ticks_us_per_event"] = result["cpu_ticks_ms"] * 1e3 / max(1, len(storm_events))
+    log(f"scale_exe: {storm_n:,} spawned, {result['attach_events']:,} attach, "
+        f"{result['exit_events']:,} exit events, {result['missed']:,} never attached")
+    return result
+
+
+def scale_exe(kids, vigild, cfg):
+    """One `attach: {exe: COPY}` unit (COPY = a copy of /bin/sleep): exe_before
+    processes of COPY started before vigild (found by its start-up /proc
+    scan), exe_after started after it (fanotify FAN_OPEN_EXEC); RSS, fds and
+    idle wakeups with all of them watched; then the storms of exe_storms
+    (`COPY 0`: exits at once; `COPY 0.05`: lives 50 ms) while they stay."""
+    before, after = cfg["exe_before"], cfg["exe_after"]
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # vigild inherits it
+    peer = Vigild(kids, None, 0, vigild, label="vigild attach exe")
+    exe = f"{peer.dir}/sleeper"
+    shutil.copy("/bin/sleep", exe)
+    os.chmod(exe, 0o755)
+    peer.write_unit("sleepers", f"attach: {{exe: {exe}}}\n")
+    sleepers = set()
+    spawn = lambda argv: os.posix_spawn(exe, argv, {})
+
+    def status():
+        control = Control(peer.socket)
+        try:
+            units = control.request({"cmd": "status"}, timeout_s=60)["units"]
+        finally:
+            control.close()
+        return next(u for u in units if u["name"] == "sleepers")
+
+    events = None
+    try:
+        t = time.monotonic()
+        for _ in range(before):
+            sleepers.add(spawn([exe, "3600"]))
+        spawn_before_s = time.monotonic() - t
+        for pid in sleepers:  # every exec done before vigild starts
+            while not os.path.exists(f"/proc/{pid}/exe") or \
+                    os.readlink(f"/proc/{pid}/exe") != exe:
+                time.sleep(0.001)
+        launched = time.monotonic()
+        peer.launch()
+        ready_s = time.monotonic() - launched
+        count = 0
+        deadline = time.monotonic() + 120
+        while count < before and time.monotonic() < deadline:
+            count = status().get("count", 0)
+            if count < before:
+                time.sleep(0.05)
+        scan_s = time.monotonic() - launched
+        scanned = count
+        events = EventLog(peer.socket)
+        events.start()
+        memory_before = memory_kib(peer.pid)
+        # The second half, picked up at exec.
+        later = []
+        t = time.monotonic()
+        for _ in range(after):
+            later.append(spawn([exe, "3600"]))
+        spawn_after_s = time.monotonic() - t
+        sleepers.update(later)
+        wanted = set(later)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            seen = {pid for kind, pid, _ in events.events if kind == "attach"}
+            if wanted <= seen:
+                break
+            time.sleep(0.02)
+        after_s = time.monotonic() - t
+        after_attached = len(wanted & {pid for kind, pid, _ in events.events if kind == "attach"})
+        time.sleep(1)  # the last events settle
+        full = memory_kib(peer.pid)
+        full["count"] = status().get("count", 0)
+        idle_before = task_stats(peer.pid)
+        time.sleep(cfg["scale_idle_s"])
+        idle_after = task_stats(peer.pid)
+        storms = [exe_storm(events, peer, kids, spawn, exe, arg, n, cfg["exe_storm_concurrent"], status)
+                  for arg, n in cfg["exe_storms"]]
+        return dict(
+            exe=exe, before=before, after=after, hard_nofile=hard,
+            spawn_before_s=spawn_before_s, vigild_ready_s=ready_s,
+            start_all_attached_s=scan_s, scanned=scanned, memory_after_scan=memory_before,
+            spawn_after_s=spawn_after_s, after_all_attached_s=after_s,
+            after_attached=after_attached, memory=full,
+            idle_s=cfg["scale_idle_s"], idle_wakeups=idle_after[0] - idle_before[0],
+            idle_cpu_ms=(idle_after[1] - idle_before[1]) / 1e6, storms=storms)
+    finally:
+        if events:
+            events.stop()
+        kids.stop(peer.pid, timeout_s=60)
+        for pid in sleepers:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        for pid in sleepers:
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        peer.stop()
+        peer.cleanup()
+
+
 def run_benches(bench_dir, benches):
     """Runs the existing //bench binaries as `bazel run` would (from their
     runfiles tree, or from the test's), keeping their output verbatim."""
@@ -880,7 +1088,7 @@ def main():
     parser.add_argument("--bench-dir", help="directory of the //bench binaries")
     parser.add_argument("--out", required=True, help="results JSON to write")
     parser.add_argument("--quick", action="store_true", help="seconds, for the test suite")
-    parser.add_argument("--only", default="peers,storm,scale,benches",
+    parser.add_argument("--only", default="peers,storm,scale,scale_exe,benches",
                         help="comma-separated sections (default: all)")
     parser.add_argument("--peers", help="comma-separated: vigild, monit, supervisord (default: all)")
     parser.add_argument("--no-idle", action="store_true", help="peers: detection only")
@@ -949,6 +1157,9 @@ def main():
         log(f"scale: {cfg['scale_units']} units")
         results["scale"] = timed("scale", lambda: scale(
             kids, marker, vigild, cfg["scale_units"], cfg["scale_idle_s"]))
+    if "scale_exe" in sections:
+        log(f"scale_exe: {cfg['exe_before'] + cfg['exe_after']:,} processes of one executable")
+        results["scale_exe"] = timed("scale_exe", lambda: scale_exe(kids, vigild, cfg))
     if "benches" in sections:
         if args.bench_dir:
             results["benches"] = timed("benches", lambda: run_benches(args.bench_dir,

@@ -14,7 +14,8 @@ py=/usr/bin/python3; [ -x "$py" ] || py=python3
 "$py" "$root/bench/compare/report.py" "$out/results.json" \
   --markdown "$out/RESULTS.md" --plots "$out/plots" || exit 1
 cat "$out/RESULTS.md"
-for heading in '## Idle' '## Detection' '## Storm' '## Scale' '## Memory, tasks, runaway' \
+for heading in '## Idle' '## Detection' '## Storm' '## Scale' '## Scale: 10,000 processes of one' \
+    '## Memory, tasks, runaway' \
     '## open() under an fd watch' '## check_vigil vs check_procs'; do
   if ! grep -q "^$heading" "$out/RESULTS.md"; then
     echo "FAIL: the report has no \"$heading\" section" >&2

@@ -298,6 +298,67 @@ def scale_section(r):
               f"{cell(rss, 'context switches in idle window', 1)} context switches idle.\n")
 
 
+def scale_exe_section(r):
+    s = r.get("scale_exe")
+    if not s:
+        return "## Scale: processes of one executable (attach exe)\n\nnot run\n"
+    n = s["before"] + s["after"]
+    rows = [
+        ["processes of the copy started before vigild", f"{s['before']:,} "
+         f"(spawned in {s['spawn_before_s']:.1f} s)"],
+        ["vigild exec → control socket answers", f"{s['vigild_ready_s'] * 1000:.0f} ms"],
+        ["vigild exec → `status` count = all of them (start-up /proc scan)",
+         f"{s['start_all_attached_s']:.2f} s ({s['scanned']:,} found)"],
+        ["VmRSS / VmHWM / open fds after the scan",
+         f"{s['memory_after_scan']['VmRSS']:,} / {s['memory_after_scan']['VmHWM']:,} KiB / "
+         f"{s['memory_after_scan']['fds']:,}"],
+        ["processes started after vigild (fanotify at exec)", f"{s['after']:,} "
+         f"(spawned in {s['spawn_after_s']:.1f} s)"],
+        ["first of them spawned → `attach` event for every one",
+         f"{s['after_all_attached_s']:.2f} s ({s['after_attached']:,} attached)"],
+        [f"with {s['memory']['count']:,} watched: VmRSS / VmHWM",
+         f"{s['memory']['VmRSS']:,} / {s['memory']['VmHWM']:,} KiB"],
+        ["open fds (one pidfd per process)", f"{s['memory']['fds']:,}"],
+        [f"idle: wakeups / CPU in {s['idle_s']} s", f"{s['idle_wakeups']} / "
+                                                     f"{s['idle_cpu_ms']:.2f} ms"],
+    ]
+    storm_rows = []
+    for st in s["storms"]:
+        lost = st["attached_without_exit"] + st["exits_without_attach"] + st["overflow_lost"]
+        storm_rows.append([
+            f"`sleeper {st['arg']}`", f"{st['spawned']:,}", f"{st['attach_events']:,}",
+            f"{st['exit_events']:,}", f"{st['missed']:,}", f"{lost:,}",
+            f"{st['seconds']:.1f} s", f"{st['spawned'] / st['seconds']:,.0f}",
+            f"{st['cpu_us_per_event']:.0f} µs ({st['cpu_ticks_us_per_event']:.0f})",
+            f"{st['memory']['VmHWM']:,} KiB"])
+    return ("## Scale: 10,000 processes of one executable watched by one attach-exe unit\n\n"
+            "One unit `attach: {exe: COPY}` (COPY = a copy of /bin/sleep in a temp dir). "
+            "Half the processes (`COPY 3600`) run before vigild starts and are found by its "
+            "one /proc scan at start-up (start-up time = vigild's exec until `status` shows "
+            "them all); the other half are started after and picked up at exec through "
+            "fanotify (`FAN_OPEN_EXEC`), each `attach` event read from the control socket. "
+            "Each watched process costs vigild one pidfd. This is how one vigild watches "
+            f"{n:,} processes on this host, whose hard RLIMIT_NOFILE "
+            f"({s['hard_nofile']:,}) stops the one-unit-per-process run above.\n\n"
+            + table(["", "figure"], rows)
+            + "\nThen, with those still watched, storms of short-lived processes of the same "
+            "COPY, spawned by the bench (`posix_spawn`) a few hundred at a time and reaped the "
+            "moment they exit, as a shell would. A subscriber connected before the storm counts "
+            "every `attach` and `exit` event and matches them by pid against the pids spawned. "
+            "*never attached*: spawned, but had already exited when vigild read its exec event, "
+            "so vigild neither attached it nor reports its exit (it reports only processes it "
+            "held a live pidfd on). *lost*: attached without an exit event, an exit without an "
+            "attach, or events dropped for the subscriber: the promise is 0. CPU per event is "
+            "vigild's on-CPU time (schedstat; utime+stime ticks in brackets) over the storm "
+            "and the drain after it, divided by the attach + exit events.\n\n"
+            + table(["storm", "spawned", "attach events", "exit events", "never attached",
+                     "lost", "duration", "spawned/s", "vigild CPU/event", "VmHWM after"],
+                    storm_rows)
+            + "\nA process is *never attached* when vigild reads its exec event later than "
+              "the process lives: the more CPU each event costs vigild (and the busier the "
+              "host), the more of them; bench/README.md says what the cost is here.\n")
+
+
 def rss_units_count(r):
     output = r.get("benches", {}).get("rss_units", {}).get("output", "")
     match = re.search(r"then with (\d+) units", output)
@@ -414,7 +475,7 @@ def main():
                                             for name, what in made) + "\n"
                  if made else f"## Plots\n\nnone: {why_not}\n")
     sections = [header(r), idle_section(r), detection_section(r), storm_section(r),
-                scale_section(r), watches_section(r), fd_section(r), check_section(r),
+                scale_section(r), scale_exe_section(r), watches_section(r), fd_section(r), check_section(r),
                 plot_text, raw_section(r)]
     os.makedirs(os.path.dirname(os.path.abspath(args.markdown)), exist_ok=True)
     with open(args.markdown, "w") as f:
