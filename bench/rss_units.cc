@@ -23,6 +23,7 @@ namespace vigil::bench {
 namespace {
 
 using testing::EventField;
+using testing::EventTime;
 
 struct Measurement {
   int units = 0;
@@ -35,13 +36,6 @@ struct Measurement {
   double idle_cpu_us = 0;
   double stop_ms = 0;  // SIGTERM to vigild's exit, every unit stopped
 };
-
-absl::Time EventTime(const json::Value& event) {
-  absl::Time t = absl::InfinitePast();
-  std::string error;
-  absl::ParseTime("%Y-%m-%dT%H:%M:%E*SZ", EventField(event, "time"), &t, &error);
-  return t;
-}
 
 // The time vigild stamped on the last "running" event. Units may spawn
 // before vigild first answers its socket; the subscription's replay of recent

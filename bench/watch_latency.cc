@@ -41,6 +41,7 @@ using testing::ReadReport;
 using testing::ReportLine;
 
 using testing::EventField;
+using testing::EventTime;
 
 struct Scenario {
   std::string row;      // table row; no regex metacharacters (quick test)
@@ -130,13 +131,6 @@ bool MountOffers(const testing::VigildHarness& vigild, const std::string& contro
     if (word == controller) return true;
   }
   return false;
-}
-
-absl::Time EventTime(const json::Value& e) {
-  absl::Time t;
-  std::string err;
-  absl::ParseTime("%Y-%m-%dT%H:%M:%E*SZ", EventField(e, "time"), &t, &err);
-  return t;
 }
 
 // Latency of each crossing: its mark to the first outcome before the next

@@ -32,13 +32,6 @@ auto Event(const std::string& unit, const std::string& kind, pid_t pid = 0) {
   };
 }
 
-absl::Time EventTime(const json::Value& e) {
-  absl::Time t;
-  std::string err;
-  absl::ParseTime("%Y-%m-%dT%H:%M:%E*SZ", EventField(e, "time"), &t, &err);
-  return t;
-}
-
 std::vector<int64_t> StatusPids(const json::Value& status) {
   std::vector<int64_t> pids;
   const json::Value* list = status.Find("pids");

@@ -27,13 +27,6 @@ auto Kind(const std::string& unit, const std::string& kind) {
   };
 }
 
-absl::Time EventTime(const json::Value& e) {
-  absl::Time t;
-  std::string err;
-  absl::ParseTime("%Y-%m-%dT%H:%M:%E*SZ", EventField(e, "time"), &t, &err);
-  return t;
-}
-
 int ReadPidFile(const std::string& path) {
   for (int i = 0; i < 500; ++i) {
     std::ifstream in(path);

@@ -262,6 +262,13 @@ int64_t EventInt(const json::Value& event, const char* key) {
   return v != nullptr && v->IsInt() ? v->AsInt() : -1;
 }
 
+absl::Time EventTime(const json::Value& event) {
+  absl::Time t = absl::InfinitePast();
+  std::string error;
+  absl::ParseTime("%Y-%m-%dT%H:%M:%E*SZ", EventField(event, "time"), &t, &error);
+  return t;
+}
+
 CommandResult RunCommand(const std::vector<std::string>& argv) {
   char out_templ[] = "/tmp/vigil-cmd-out-XXXXXX";
   char err_templ[] = "/tmp/vigil-cmd-err-XXXXXX";

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "common/json.h"
 
 namespace vigil::testing {
@@ -93,6 +94,8 @@ class VigildHarness {
 // Event fields, for matchers.
 std::string EventField(const json::Value& event, const char* key);
 int64_t EventInt(const json::Value& event, const char* key);
+// The event's "time" stamp; InfinitePast if it has none.
+absl::Time EventTime(const json::Value& event);
 
 // Runs a command to completion, returns exit status and output.
 struct CommandResult {

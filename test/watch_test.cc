@@ -50,13 +50,6 @@ auto Kind(const std::string& unit, const std::string& kind) {
   };
 }
 
-absl::Time EventTime(const json::Value& e) {
-  absl::Time t;
-  std::string err;
-  absl::ParseTime("%Y-%m-%dT%H:%M:%E*SZ", EventField(e, "time"), &t, &err);
-  return t;
-}
-
 int CountReport(const std::string& path, const std::string& what) {
   int n = 0;
   for (const auto& line : ReadReport(path)) n += line.what == what;
