@@ -214,7 +214,10 @@ TEST(WatchTest, TaskLevelsCrossOnceEachWay) {
   auto up = vigild.WaitForEvent(Kind("threader", "tasks.level"));
   ASSERT_TRUE(up.ok()) << up.status();
   EXPECT_EQ(EventField(*up, "direction"), "up");
-  EXPECT_EQ(EventInt(*up, "value"), 11);
+  // The reading that crosses may land while the workload is still creating
+  // its threads, so it is anywhere from the level up to all 11 tasks.
+  EXPECT_GE(EventInt(*up, "value"), 8);
+  EXPECT_LE(EventInt(*up, "value"), 11);
   auto down = vigild.WaitForEvent(Kind("threader", "tasks.level"));
   ASSERT_TRUE(down.ok()) << down.status();
   EXPECT_EQ(EventField(*down, "direction"), "down");
