@@ -9,8 +9,6 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include <algorithm>
-
 #include <cerrno>
 #include <fstream>
 
@@ -79,6 +77,7 @@ ExeProcesses::ExeProcesses(EventLoop& loop, std::string path, Callbacks callback
       entry_(std::move(entry)) {}
 
 ExeProcesses::~ExeProcesses() {
+  *alive_ = false;
   loop_.Remove(execs_watch_);
   loop_.Remove(entry_watch_);
   for (const auto& [pid, process] : processes_) loop_.Remove(process.watch);
@@ -96,20 +95,22 @@ absl::Status ExeProcesses::Register() {
   return absl::OkStatus();
 }
 
-bool ExeProcesses::Track(pid_t pid, UniqueFd pidfd) {
-  if (!pidfd.valid() || processes_.count(pid)) return false;
+ExeProcesses::Tracked ExeProcesses::Track(pid_t pid, UniqueFd pidfd) {
+  if (!pidfd.valid()) return Tracked::kGone;
+  if (processes_.count(pid)) return Tracked::kKnown;
   std::optional<uint64_t> ticks = StartTicks(pid);
   // Read after the pidfd was taken: if the process is still there, the
   // figures are its own and not a later process's with the same pid.
-  if (!ticks || HasExited(pidfd.get())) return false;
+  if (!ticks || HasExited(pidfd.get())) return Tracked::kGone;
   Process& process = processes_.emplace(pid, Process{PidfdSource(pid, std::move(pidfd), false),
                                                      *ticks})
                          .first->second;
+  by_age_.insert({*ticks, pid});
   if (execs_watch_) {  // registered already: follow it now
     auto watch = loop_.Add(process.pidfd.fd(), POLLIN, [this, pid](uint32_t) { OnExit(pid); });
     process.watch = watch.ok() ? *watch : 0;
   }
-  return true;
+  return Tracked::kAdded;
 }
 
 std::vector<pid_t> ExeProcesses::ScanProc() {
@@ -123,30 +124,66 @@ std::vector<pid_t> ExeProcesses::ScanProc() {
     absl::StatusOr<FileId> exe = StatFileId(absl::StrCat("/proc/", pid, "/exe"));
     if (!exe.ok() || !(*exe == *marked_)) continue;
     UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
-    if (Track(pid, std::move(pidfd))) found.push_back(pid);
+    if (Track(pid, std::move(pidfd)) == Tracked::kAdded) found.push_back(pid);
   }
   closedir(proc);
   return found;
 }
 
+void ExeProcesses::Sort(FanotifyExecWatch::Exec exec, std::vector<Notice>& notices) {
+  pid_t pid = exec.pid;
+  auto known = processes_.find(pid);
+  if (known != processes_.end() && HasExited(known->second.pidfd.fd())) {
+    // The tracked process is gone and its exit not handled yet, so this exec
+    // is a later process's with the same pid: the old one's exit first.
+    Untrack(pid);
+    notices.push_back({Notice::kExited, pid, "pidfd"});
+  }
+  switch (Track(pid, std::move(exec.pidfd))) {
+    case Tracked::kAdded:
+      notices.push_back({Notice::kAttached, pid, "fanotify"});
+      return;
+    case Tracked::kGone:
+      notices.push_back({Notice::kGone, pid, "fanotify"});
+      return;
+    case Tracked::kKnown:  // a tracked process exec'd the file again
+      return;
+  }
+}
+
+void ExeProcesses::Deliver(const std::vector<Notice>& notices) {
+  Callbacks callbacks = callbacks_;  // `exited` may destroy this
+  std::shared_ptr<bool> alive = alive_;
+  for (const Notice& notice : notices) {
+    if (!*alive) return;
+    switch (notice.kind) {
+      case Notice::kAttached:
+        callbacks.attached(notice.pid, notice.mechanism, false);
+        break;
+      case Notice::kGone:
+        callbacks.attached(notice.pid, notice.mechanism, true);
+        callbacks.exited(notice.pid, notice.mechanism);
+        break;
+      case Notice::kExited:
+        callbacks.exited(notice.pid, notice.mechanism);
+        break;
+      case Notice::kLost:
+        callbacks.execs_lost();
+        break;
+    }
+  }
+}
+
 void ExeProcesses::OnExecs() {
   absl::StatusOr<FanotifyExecWatch::Batch> batch = execs_.ReadExecs();
   if (!batch.ok()) return;
-  std::vector<pid_t> attached, exited;
-  for (FanotifyExecWatch::Exec& exec : batch->execs) {
-    auto known = processes_.find(exec.pid);
-    if (known != processes_.end() && exec.pidfd.valid() && HasExited(known->second.pidfd.fd())) {
-      // The pid was reused before the old process's exit was handled.
-      exited.push_back(exec.pid);
-      Untrack(exec.pid);
-    }
-    if (Track(exec.pid, std::move(exec.pidfd))) attached.push_back(exec.pid);
+  std::vector<Notice> notices;
+  for (FanotifyExecWatch::Exec& exec : batch->execs) Sort(std::move(exec), notices);
+  if (batch->overflowed) {
+    notices.push_back({Notice::kLost, 0, "fanotify"});
+    for (pid_t pid : ScanProc()) notices.push_back({Notice::kAttached, pid, "/proc scan"});
   }
-  std::vector<pid_t> rescanned = batch->overflowed ? ScanProc() : std::vector<pid_t>{};
-  Callbacks callbacks = callbacks_;  // `exited` may destroy this
-  for (pid_t pid : attached) callbacks.attached(pid, "fanotify");
-  for (pid_t pid : rescanned) callbacks.attached(pid, "/proc scan");
-  for (pid_t pid : exited) callbacks.exited(pid);
+  Deliver(notices);
 }
 
 void ExeProcesses::OnEntryChanged() {
@@ -168,34 +205,30 @@ void ExeProcesses::OnEntryChanged() {
   callbacks_.path_changed(absl::StrCat(path_, " replaced: ", was, ", now ", Describe(*marked_),
                                        "; execs of the new file are watched, processes of "
                                        "the old one stay tracked"));
-  for (pid_t pid : found) callbacks_.attached(pid, "/proc scan");
+  for (pid_t pid : found) callbacks_.attached(pid, "/proc scan", false);
 }
 
 void ExeProcesses::Untrack(pid_t pid) {
   auto it = processes_.find(pid);
   if (it == processes_.end()) return;
   loop_.Remove(it->second.watch);
+  by_age_.erase({it->second.start_ticks, pid});
   processes_.erase(it);
 }
 
 void ExeProcesses::OnExit(pid_t pid) {
   Untrack(pid);
-  callbacks_.exited(pid);  // last: may destroy this
+  callbacks_.exited(pid, "pidfd");  // last: may destroy this
 }
 
 std::vector<pid_t> ExeProcesses::Pids() const {
-  std::vector<std::pair<uint64_t, pid_t>> by_age;
-  for (const auto& [pid, process] : processes_) by_age.push_back({process.start_ticks, pid});
-  std::sort(by_age.begin(), by_age.end());
   std::vector<pid_t> pids;
-  for (const auto& [ticks, pid] : by_age) pids.push_back(pid);
+  pids.reserve(by_age_.size());
+  for (const auto& [ticks, pid] : by_age_) pids.push_back(pid);
   return pids;
 }
 
-pid_t ExeProcesses::oldest() const {
-  std::vector<pid_t> pids = Pids();
-  return pids.empty() ? 0 : pids.front();
-}
+pid_t ExeProcesses::oldest() const { return by_age_.empty() ? 0 : by_age_.begin()->second; }
 
 void ExeProcesses::SignalAll(int signo) const {
   for (const auto& [pid, process] : processes_) (void)process.pidfd.SendSignal(signo);

@@ -13,7 +13,11 @@
 //
 // An exec is reported when the kernel opens the file for it; an exec that
 // fails after that point (corrupt binary, out of memory) is tracked until
-// that process exits. A script's processes run its interpreter, so PATH must
+// that process exits. A process that has already exited when its exec event
+// is read (a storm of short-lived ones outpacing the loop) is still reported:
+// attached and exited at once, marked `gone`, so no exec is ever dropped
+// silently. Following the oldest is O(log n) (an index by start time), so
+// the cost of an event does not grow with the number of processes. A script's processes run its interpreter, so PATH must
 // be a binary for the start-up scan to find them.
 #ifndef VIGIL_SUPERVISOR_EXE_PROCESSES_H_
 #define VIGIL_SUPERVISOR_EXE_PROCESSES_H_
@@ -25,6 +29,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -38,12 +43,19 @@ namespace vigil {
 
 class ExeProcesses {
  public:
-  // Called from the loop. `exited` may destroy this object, and is called
-  // last by whatever calls it; the others must not.
+  // Called from the loop, in the order things happened. `exited` may destroy
+  // this object (nothing more is reported then); the others must not.
   struct Callbacks {
     // A process of the file appeared; `mechanism` is "fanotify" or "/proc scan".
-    std::function<void(pid_t pid, const char* mechanism)> attached;
-    std::function<void(pid_t pid)> exited;
+    // `gone`: it had exited by the time its exec event was read, and
+    // `exited` follows at once (with `seen_by` "fanotify").
+    std::function<void(pid_t pid, const char* mechanism, bool gone)> attached;
+    // `seen_by`: "pidfd" (it was followed to its exit) or "fanotify" (gone).
+    std::function<void(pid_t pid, const char* seen_by)> exited;
+    // The kernel dropped exec events (its queue was full): processes that
+    // started and ended meanwhile went unseen; /proc is rescanned for the
+    // ones still running.
+    std::function<void()> execs_lost;
     // The path now names another file, or none; `message` says which.
     std::function<void(const std::string& message)> path_changed;
   };
@@ -60,7 +72,7 @@ class ExeProcesses {
   size_t count() const { return processes_.size(); }
   // Oldest (earliest started) first.
   std::vector<pid_t> Pids() const;
-  pid_t oldest() const;  // 0 when none
+  pid_t oldest() const;  // 0 when none; O(1)
   void SignalAll(int signo) const;
   void Signal(pid_t pid, int signo) const;
   // "fanotify FAN_OPEN_EXEC (pidfd from the event)" or "... (pidfd_open)".
@@ -72,14 +84,24 @@ class ExeProcesses {
     uint64_t start_ticks;  // /proc/<pid>/stat starttime: orders by age
     EventLoop::WatchId watch = 0;
   };
+  // What a batch of exec events amounts to, delivered in order afterwards.
+  struct Notice {
+    enum Kind { kAttached, kGone, kExited, kLost } kind;
+    pid_t pid;
+    const char* mechanism;
+  };
 
   ExeProcesses(EventLoop& loop, std::string path, Callbacks callbacks,
                FanotifyExecWatch execs, DirEntryWatch entry);
   absl::Status Register();
-  // Adds a process; false if it is already tracked or gone.
-  bool Track(pid_t pid, UniqueFd pidfd);
+  enum class Tracked { kAdded, kKnown, kGone };
+  Tracked Track(pid_t pid, UniqueFd pidfd);
   std::vector<pid_t> ScanProc();
   void OnExecs();
+  // What one exec event means, given what is tracked.
+  void Sort(FanotifyExecWatch::Exec exec, std::vector<Notice>& notices);
+  // Calls back for each notice until one of them destroys this.
+  void Deliver(const std::vector<Notice>& notices);
   void OnEntryChanged();
   void OnExit(pid_t pid);
   void Untrack(pid_t pid);
@@ -91,6 +113,9 @@ class ExeProcesses {
   DirEntryWatch entry_;
   std::optional<FileId> marked_;
   std::map<pid_t, Process> processes_;
+  std::set<std::pair<uint64_t, pid_t>> by_age_;  // (start_ticks, pid)
+  // False once destroyed: lets Deliver() stop when a callback destroyed this.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   EventLoop::WatchId execs_watch_ = 0;
   EventLoop::WatchId entry_watch_ = 0;
 };

@@ -24,10 +24,10 @@ namespace fs = std::filesystem;
 using ::testing::ElementsAre;
 using ::testing::UnorderedElementsAre;
 
-pid_t RunBinary(const std::string& binary) {
+pid_t RunBinary(const std::string& binary, const char* seconds = "1000") {
   pid_t pid = fork();
   if (pid == 0) {
-    execl(binary.c_str(), "sleeper", "1000", nullptr);
+    execl(binary.c_str(), "sleeper", seconds, nullptr);
     _exit(127);
   }
   return pid;
@@ -64,6 +64,16 @@ class ExeProcessesTest : public ::testing::Test {
     children_.push_back(RunBinary(binary));
     return children_.back();
   }
+  // Until each has exec'd (its exe link names the copy), at most 1 s each.
+  void WaitUntilRunningExe(std::initializer_list<pid_t> pids) {
+    for (pid_t pid : pids) {
+      for (int i = 0; i < 500 && StatFileId(absl::StrCat("/proc/", pid, "/exe"))
+                                         .value_or(FileId{}) != *StatFileId(exe_);
+           ++i) {
+        usleep(2000);
+      }
+    }
+  }
   void KillChild(pid_t pid) {
     kill(pid, SIGKILL);
     waitpid(pid, nullptr, 0);
@@ -72,8 +82,13 @@ class ExeProcessesTest : public ::testing::Test {
   void StartWatching() {
     auto started = ExeProcesses::Start(
         *loop_, exe_,
-        {.attached = [this](pid_t pid, const char* how) { attached_.push_back({pid, how}); },
-         .exited = [this](pid_t pid) { exited_.push_back(pid); },
+        {.attached =
+             [this](pid_t pid, const char* how, bool gone) {
+               attached_.push_back({pid, how});
+               if (gone) gone_.push_back(pid);
+             },
+         .exited = [this](pid_t pid, const char*) { exited_.push_back(pid); },
+         .execs_lost = [this] { ++lost_; },
          .path_changed = [this](const std::string& m) { changes_.push_back(m); }});
     ASSERT_TRUE(started.ok()) << started.status();
     processes_ = *std::move(started);
@@ -101,6 +116,8 @@ class ExeProcessesTest : public ::testing::Test {
   std::vector<pid_t> children_;
   std::vector<std::pair<pid_t, std::string>> attached_;
   std::vector<pid_t> exited_;
+  std::vector<pid_t> gone_;
+  int lost_ = 0;
   std::vector<std::string> changes_;
 };
 
@@ -108,14 +125,7 @@ TEST_F(ExeProcessesTest, FindsRunningOnesThenNewExecsThenExits) {
   pid_t before1 = Spawn(exe_);
   pid_t before2 = Spawn(exe_);
   pid_t unrelated = Spawn("/bin/sleep");  // same content, another file
-  // Wait until both have exec'd (their exe link names the copy).
-  for (pid_t pid : {before1, before2}) {
-    for (int i = 0; i < 500 && StatFileId(absl::StrCat("/proc/", pid, "/exe")).value_or(FileId{}) !=
-                                   *StatFileId(exe_);
-         ++i) {
-      usleep(2000);
-    }
-  }
+  WaitUntilRunningExe({before1, before2});
   StartWatching();
   EXPECT_THAT(processes_->Pids(), ElementsAre(before1, before2));
   EXPECT_EQ(processes_->oldest(), before1);
@@ -166,16 +176,77 @@ TEST_F(ExeProcessesTest, RemovedThenRecreatedFileIsWatchedAgain) {
 
 TEST_F(ExeProcessesTest, ShortLivedProcessIsAttachedThenExited) {
   StartWatching();
-  pid_t child = fork();
-  if (child == 0) {
-    execl(exe_.c_str(), "sleeper", "0.2", nullptr);
-    _exit(127);
-  }
+  pid_t child = RunBinary(exe_, "0.2");
   children_.push_back(child);
   ASSERT_TRUE(RunUntil([&] { return !exited_.empty(); }));
   EXPECT_THAT(attached_, ElementsAre(std::pair<pid_t, std::string>{child, "fanotify"}));
   EXPECT_THAT(exited_, ElementsAre(child));
   EXPECT_EQ(processes_->count(), 0u);
+}
+
+// Reaped before the loop read its exec event: still reported, attached and
+// exited at once, marked gone.
+TEST_F(ExeProcessesTest, ProcessReapedBeforeItsEventIsReadIsReportedGone) {
+  StartWatching();
+  pid_t child = RunBinary(exe_, "0");
+  ASSERT_EQ(waitpid(child, nullptr, 0), child);
+  ASSERT_TRUE(RunUntil([&] { return !exited_.empty(); }));
+  EXPECT_THAT(attached_, ElementsAre(std::pair<pid_t, std::string>{child, "fanotify"}));
+  EXPECT_THAT(gone_, ElementsAre(child));
+  EXPECT_THAT(exited_, ElementsAre(child));
+  EXPECT_EQ(processes_->count(), 0u);
+}
+
+// A storm the loop does not read until it is over (every process already
+// reaped, pids reused), beside long-lived ones: every exec is reported,
+// attached and exited exactly once, and the oldest stays the oldest.
+TEST_F(ExeProcessesTest, StormReadLateLosesNoExec) {
+  pid_t first = Spawn(exe_);
+  pid_t second = Spawn(exe_);
+  WaitUntilRunningExe({first, second});
+  StartWatching();
+  ASSERT_THAT(processes_->Pids(), ElementsAre(first, second));
+  constexpr int kStorm = 2000;  // well below the kernel's 16384-event queue
+  std::multiset<pid_t> spawned;
+  for (int i = 0; i < kStorm; ++i) {
+    pid_t child = RunBinary(exe_, "0");
+    ASSERT_GT(child, 0);
+    spawned.insert(child);
+    // Half are reaped at once (no pidfd in their event), the others are
+    // zombies or still running when the loop reads their events.
+    if (i % 2 == 0) waitpid(child, nullptr, 0);
+  }
+  auto all_exited = [&] { return exited_.size() >= static_cast<size_t>(kStorm); };
+  bool done = RunUntil(all_exited);
+  for (pid_t pid : spawned) waitpid(pid, nullptr, WNOHANG);
+  ASSERT_TRUE(done) << exited_.size() << " of " << kStorm << " exits";
+  RunFor(100);
+  std::multiset<pid_t> attached;
+  for (const auto& [pid, how] : attached_) attached.insert(pid);
+  EXPECT_EQ(attached, spawned);
+  EXPECT_EQ(std::multiset<pid_t>(exited_.begin(), exited_.end()), spawned);
+  EXPECT_EQ(lost_, 0);
+  EXPECT_THAT(processes_->Pids(), ElementsAre(first, second));
+  EXPECT_EQ(processes_->oldest(), first);
+}
+
+// The oldest is followed as processes come and go in any order.
+TEST_F(ExeProcessesTest, OldestFollowsExitsInAnyOrder) {
+  StartWatching();
+  std::vector<pid_t> started;
+  for (int i = 0; i < 6; ++i) {
+    started.push_back(Spawn(exe_));
+    ASSERT_TRUE(RunUntil([&] { return attached_.size() == started.size(); }));
+    usleep(20000);  // distinct start times (10 ms clock ticks)
+  }
+  EXPECT_EQ(processes_->Pids(), started);
+  for (int index : {3, 0, 1, 5}) {
+    KillChild(started[index]);
+    size_t want = exited_.size() + 1;
+    ASSERT_TRUE(RunUntil([&] { return exited_.size() == want; }));
+  }
+  EXPECT_THAT(processes_->Pids(), ElementsAre(started[2], started[4]));
+  EXPECT_EQ(processes_->oldest(), started[2]);
 }
 
 TEST_F(ExeProcessesTest, MissingFileIsAnErrorNamingIt) {

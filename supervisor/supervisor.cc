@@ -433,8 +433,15 @@ void Supervisor::AttachExe(Unit& unit) {
     Unit* raw = &unit;
     auto started = ExeProcesses::Start(
         *loop_, *attach.exe,
-        {.attached = [this, raw](int pid, const char* how) { OnExeAttached(*raw, pid, how); },
-         .exited = [this, raw](int pid) { OnExeExited(*raw, pid); },
+        {.attached = [this, raw](int pid, const char* how,
+                                 bool gone) { OnExeAttached(*raw, pid, how, gone); },
+         .exited = [this, raw](int pid, const char* seen_by) { OnExeExited(*raw, pid, seen_by); },
+         .execs_lost = [this, raw] {
+           Publish({.unit = raw->config.name, .kind = "exec-events-lost",
+                    .mechanism = "fanotify",
+                    .message = "the kernel's fanotify queue overflowed: processes that started "
+                               "and ended meanwhile were not seen; /proc rescanned"});
+         },
          .path_changed = [this, raw](const std::string& message) {
            Publish({.unit = raw->config.name, .kind = "exe-replaced", .mechanism = "inotify",
                     .message = message});
@@ -469,10 +476,12 @@ void Supervisor::AttachExe(Unit& unit) {
   SetState(unit, UnitState::kFailed, why);
 }
 
-void Supervisor::OnExeAttached(Unit& unit, int pid, const char* mechanism) {
+void Supervisor::OnExeAttached(Unit& unit, int pid, const char* mechanism, bool gone) {
   Publish({.unit = unit.config.name, .pid = pid, .kind = "attach", .mechanism = mechanism,
-           .message = absl::StrCat("runs ", unit.exe->path(), "; ", unit.exe->count(),
-                                   " running")});
+           .message = gone ? absl::StrCat("ran ", unit.exe->path(),
+                                          "; had exited before its exec event was read")
+                           : absl::StrCat("runs ", unit.exe->path(), "; ", unit.exe->count(),
+                                          " running")});
   switch (unit.state) {
     case UnitState::kRunning:
       FollowOldestExe(unit);  // a rescan may find an older one
@@ -494,9 +503,9 @@ void Supervisor::OnExeAttached(Unit& unit, int pid, const char* mechanism) {
   }
 }
 
-void Supervisor::OnExeExited(Unit& unit, int pid) {
+void Supervisor::OnExeExited(Unit& unit, int pid, const char* seen_by) {
   size_t left = unit.exe->count();
-  Publish({.unit = unit.config.name, .pid = pid, .kind = "exit", .mechanism = "pidfd",
+  Publish({.unit = unit.config.name, .pid = pid, .kind = "exit", .mechanism = seen_by,
            .message = absl::StrCat(ExitStatus{}.Describe(), "; ", left, " left")});
   FollowOldestExe(unit);
   if (left > 0) return;

@@ -112,8 +112,8 @@ class Supervisor {
   void AttachMain(Unit& unit);
   // attach: {exe: PATH}: every process running the executable.
   void AttachExe(Unit& unit);
-  void OnExeAttached(Unit& unit, int pid, const char* mechanism);
-  void OnExeExited(Unit& unit, int pid);
+  void OnExeAttached(Unit& unit, int pid, const char* mechanism, bool gone);
+  void OnExeExited(Unit& unit, int pid, const char* seen_by);
   void FollowOldestExe(Unit& unit);
   void StopFollowingExe(Unit& unit);
   void WatchMain(Unit& unit, PidfdSource main);
