@@ -4,12 +4,14 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "absl/strings/numbers.h"
@@ -112,28 +114,66 @@ absl::StatusOr<std::unique_ptr<UnitCgroup>> UnitCgroup::Create(
   if (mkdir(path.c_str(), 0755) < 0 && errno != EEXIST) {
     return ErrnoStatus(absl::StrCat("mkdir ", path), errno);
   }
-  int dir = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir < 0) return ErrnoStatus(absl::StrCat("open ", path), errno);
-  UniqueFd dir_fd(dir);
   std::string events_path = path + "/cgroup.events";
-  int events = open(events_path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (events < 0) return ErrnoStatus(absl::StrCat("open ", events_path), errno);
-  return std::unique_ptr<UnitCgroup>(
-      new UnitCgroup(path, std::move(dir_fd), UniqueFd(events)));
+  if (access(events_path.c_str(), R_OK) < 0) {
+    return ErrnoStatus(absl::StrCat("access ", events_path), errno);
+  }
+  return std::unique_ptr<UnitCgroup>(new UnitCgroup(path));
 }
 
 UnitCgroup::~UnitCgroup() = default;
 
+absl::StatusOr<UniqueFd> UnitCgroup::OpenDir() const {
+  int dir = open(path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) return ErrnoStatus(absl::StrCat("open ", path_), errno);
+  return UniqueFd(dir);
+}
+
 absl::StatusOr<bool> UnitCgroup::Populated() const {
-  char buf[256];
-  ssize_t n = pread(events_fd_.get(), buf, sizeof buf - 1, 0);
-  if (n < 0) return ErrnoStatus(absl::StrCat("read ", path_, "/cgroup.events"), errno);
-  buf[n] = '\0';
-  for (absl::string_view line : absl::StrSplit(absl::string_view(buf, n), '\n')) {
+  ASSIGN_OR_RETURN(std::string events, ReadFileToString(path_ + "/cgroup.events"));
+  for (absl::string_view line : absl::StrSplit(events, '\n')) {
     if (absl::ConsumePrefix(&line, "populated ")) return line == "1";
   }
   return absl::InternalError(
       absl::StrCat(path_, "/cgroup.events has no \"populated\" key"));
+}
+
+absl::StatusOr<CgroupEventsWatch> CgroupEventsWatch::Create() {
+  int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (fd < 0) return ErrnoStatus("inotify_init1 (for cgroup.events)", errno);
+  return CgroupEventsWatch(UniqueFd(fd));
+}
+
+absl::StatusOr<int> CgroupEventsWatch::Add(const UnitCgroup& cgroup) {
+  std::string events_path = cgroup.path() + "/cgroup.events";
+  int id = inotify_add_watch(fd_.get(), events_path.c_str(), IN_MODIFY);
+  if (id < 0) {
+    return ErrnoStatus(absl::StrCat("inotify_add_watch ", events_path,
+                                    errno == ENOSPC ? " (fs.inotify.max_user_watches reached)"
+                                                    : ""),
+                       errno);
+  }
+  return id;
+}
+
+void CgroupEventsWatch::Remove(int id) { inotify_rm_watch(fd_.get(), id); }
+
+CgroupEventsWatch::Changes CgroupEventsWatch::Read() {
+  Changes changes;
+  std::set<int> seen;
+  alignas(inotify_event) char buf[16384];
+  ssize_t n;
+  while ((n = read(fd_.get(), buf, sizeof buf)) > 0) {
+    for (char* at = buf; at < buf + n;) {
+      const auto* event = reinterpret_cast<const inotify_event*>(at);
+      at += sizeof(inotify_event) + event->len;
+      if (event->mask & IN_Q_OVERFLOW) changes.overflowed = true;
+      if ((event->mask & IN_MODIFY) && seen.insert(event->wd).second) {
+        changes.ids.push_back(event->wd);
+      }
+    }
+  }
+  return changes;
 }
 
 absl::StatusOr<std::vector<int>> UnitCgroup::Pids() const {
@@ -245,8 +285,9 @@ void CgroupTree::RemoveStaleUnits() {
                                           " by a previous vigild"));
       (void)(*unit)->Kill();
       // Start-up only: wait (bounded) for the kernel to report it empty.
+      UniqueFd events(open(((*unit)->path() + "/cgroup.events").c_str(), O_RDONLY | O_CLOEXEC));
       for (int i = 0; i < 50 && (*unit)->Populated().value_or(false); ++i) {
-        pollfd pfd{(*unit)->events_fd(), POLLPRI, 0};
+        pollfd pfd{events.get(), POLLPRI, 0};
         poll(&pfd, 1, 100);
       }
     }

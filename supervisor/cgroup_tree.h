@@ -34,9 +34,10 @@ absl::StatusOr<CgroupHostInfo> ParseCgroupHostInfo(
     const std::string& mountinfo, const std::string& proc_self_cgroup);
 absl::StatusOr<CgroupHostInfo> DetectCgroupHost();
 
-// One unit's cgroup. Owns an O_DIRECTORY fd (for CLONE_INTO_CGROUP) and an
-// fd on cgroup.events, which the kernel marks POLLPRI when "populated" or
-// "frozen" changes (kernfs notify).
+// One unit's cgroup directory. Holds no fd: the directory is opened only
+// while a process is spawned into it (OpenDir, for CLONE_INTO_CGROUP), and
+// its cgroup.events is watched through the one CgroupEventsWatch shared by all
+// units, so a unit costs vigild no descriptor for its cgroup.
 class UnitCgroup {
  public:
   static absl::StatusOr<std::unique_ptr<UnitCgroup>> Create(
@@ -44,8 +45,8 @@ class UnitCgroup {
   ~UnitCgroup();
 
   const std::string& path() const { return path_; }
-  int dir_fd() const { return dir_fd_.get(); }
-  int events_fd() const { return events_fd_.get(); }
+  // An O_DIRECTORY fd on the cgroup, for CLONE_INTO_CGROUP.
+  absl::StatusOr<UniqueFd> OpenDir() const;
 
   absl::StatusOr<bool> Populated() const;
   // SIGKILL to every process in the cgroup: cgroup.kill where the kernel has
@@ -57,12 +58,35 @@ class UnitCgroup {
   absl::Status Adopt(int pid) const;
 
  private:
-  UnitCgroup(std::string path, UniqueFd dir, UniqueFd events)
-      : path_(std::move(path)), dir_fd_(std::move(dir)),
-        events_fd_(std::move(events)) {}
+  explicit UnitCgroup(std::string path) : path_(std::move(path)) {}
   std::string path_;
-  UniqueFd dir_fd_;
-  UniqueFd events_fd_;
+};
+
+// CgroupEventsWatch: owns one inotify instance (inotify(7)) watching the
+// cgroup.events file of any number of cgroups for IN_MODIFY, which kernfs
+// raises when "populated" or "frozen" changes (cgroup-v2.rst, "cgroup.events
+// ... a value change in this file generates a file modified event"). One fd
+// for every unit instead of one per unit; each cgroup costs an inotify watch
+// (fs.inotify.max_user_watches), not a descriptor.
+class CgroupEventsWatch {
+ public:
+  static absl::StatusOr<CgroupEventsWatch> Create();
+
+  int fd() const { return fd_.get(); }
+  // Watches `cgroup`'s cgroup.events; Read() reports changes by the id returned.
+  absl::StatusOr<int> Add(const UnitCgroup& cgroup);
+  void Remove(int id);
+
+  struct Changes {
+    std::vector<int> ids;     // each changed cgroup once
+    bool overflowed = false;  // the kernel dropped events: re-read every cgroup
+  };
+  // Drains the queue without blocking.
+  Changes Read();
+
+ private:
+  explicit CgroupEventsWatch(UniqueFd fd) : fd_(std::move(fd)) {}
+  UniqueFd fd_;
 };
 
 class CgroupTree {

@@ -48,7 +48,8 @@ TEST_P(SpawnerTest, ChildStartsInsideItsCgroupWithEnvAndCwd) {
   request.argv = {"sh", "-c", "cat /proc/self/cgroup; echo \"$GREETING\"; pwd"};
   request.env = {"GREETING=hello", "PATH=/usr/bin:/bin"};
   request.cwd = "/tmp";
-  request.cgroup_dir_fd = unit_->dir_fd();
+  UniqueFd cgroup_dir = *unit_->OpenDir();
+  request.cgroup_dir_fd = cgroup_dir.get();
   request.stdout_fd = out[1];
   auto child = Spawner(GetParam()).Spawn(request);
   close(out[1]);
@@ -67,7 +68,8 @@ TEST_P(SpawnerTest, ChildStartsInsideItsCgroupWithEnvAndCwd) {
 TEST_P(SpawnerTest, ReportsSignalAndCoreOfChild) {
   SpawnRequest request;
   request.argv = {"/bin/sh", "-c", "kill -TERM $$"};
-  request.cgroup_dir_fd = unit_->dir_fd();
+  UniqueFd cgroup_dir = *unit_->OpenDir();
+  request.cgroup_dir_fd = cgroup_dir.get();
   auto child = Spawner(GetParam()).Spawn(request);
   ASSERT_TRUE(child.ok()) << child.status();
   WaitExit(*child);

@@ -51,13 +51,13 @@ const char* DirectionName(Direction d) {
   return "";
 }
 
-// One stdout or stderr pipe of one spawned process. Outlives the process
-// until EOF, so nothing it wrote before dying is lost.
+// The output pipe (stdout and stderr) of one spawned process. Outlives the
+// process until EOF, so nothing it wrote before dying is lost.
 struct Supervisor::OutputPipe {
   UniqueFd fd;
   EventLoop::WatchId watch = 0;
   LineSplitter lines;
-  std::string label;  // "web[1234] stdout"
+  std::string label;  // "web[1234] output: "
 };
 
 struct Supervisor::Unit {
@@ -68,7 +68,7 @@ struct Supervisor::Unit {
   UnitState state = UnitState::kExited;
   std::string state_reason;
   std::unique_ptr<UnitCgroup> cgroup;
-  EventLoop::WatchId cgroup_watch = 0;
+  int cgroup_events_id = -1;  // in cgroup_events_
   std::optional<PidfdSource> main;
   EventLoop::WatchId main_watch = 0;
   // attach: {exe: ...}: the executable's processes, followed from the first
@@ -135,6 +135,9 @@ absl::Status Supervisor::Init() {
   RETURN_IF_ERROR(loop_->Add(signals_->fd(), POLLIN, [this](uint32_t) { OnSignals(); }).status());
   ASSIGN_OR_RETURN(CgroupHostInfo host, DetectCgroupHost());
   ASSIGN_OR_RETURN(cgroups_, CgroupTree::Setup(host, config_.main.cgroup_root));
+  ASSIGN_OR_RETURN(cgroup_events_, CgroupEventsWatch::Create());
+  RETURN_IF_ERROR(
+      loop_->Add(cgroup_events_->fd(), POLLIN, [this](uint32_t) { OnCgroupChanges(); }).status());
   spawner_ = Spawner::Detect();
   ASSIGN_OR_RETURN(control_, ControlServer::Listen(
                                  *loop_, config_.main.control_socket,
@@ -271,11 +274,8 @@ void Supervisor::PublishWithActions(Event cause, const std::vector<watch::DueAct
 absl::Status Supervisor::AddUnit(const config::UnitConfig& unit_config) {
   auto unit = std::make_unique<Unit>(unit_config);
   ASSIGN_OR_RETURN(unit->cgroup, cgroups_->CreateUnit(unit_config.name));
-  Unit* raw = unit.get();
-  ASSIGN_OR_RETURN(unit->cgroup_watch,
-                   loop_->Add(unit->cgroup->events_fd(), POLLPRI,
-                              [this, raw](uint32_t) { OnCgroupEvents(*raw); }));
-  (void)unit->cgroup->Populated();  // consume the initial kernfs event
+  ASSIGN_OR_RETURN(unit->cgroup_events_id, cgroup_events_->Add(*unit->cgroup));
+  unit_by_cgroup_events_id_[unit->cgroup_events_id] = unit_config.name;
   units_[unit_config.name] = std::move(unit);
   return absl::OkStatus();
 }
@@ -287,7 +287,8 @@ void Supervisor::RemoveUnit(const std::string& name) {
   if (unit.main_watch) loop_->Remove(unit.main_watch);
   if (unit.main) NotifyMainGone(unit, unit.main->pid());
   StopFollowingExe(unit);
-  loop_->Remove(unit.cgroup_watch);
+  cgroup_events_->Remove(unit.cgroup_events_id);
+  unit_by_cgroup_events_id_.erase(unit.cgroup_events_id);
   timers_->Cancel(unit.timer);
   if (CgroupPopulated(unit)) (void)unit.cgroup->Kill();
   unit.cgroup.reset();
@@ -341,20 +342,25 @@ void Supervisor::SpawnMain(Unit& unit, const std::vector<std::string>& argv) {
   request.cwd = unit.config.cwd;
   request.user = unit.config.user;
   request.group = unit.config.group;
-  request.cgroup_dir_fd = unit.cgroup->dir_fd();
-  int out[2], err[2];
-  if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
-    SetState(unit, UnitState::kFailed, absl::StrCat("pipe2: ", strerror(errno)));
+  // Held only while spawning: a unit keeps no fd on its cgroup directory.
+  absl::StatusOr<UniqueFd> cgroup_dir = unit.cgroup->OpenDir();
+  // stdout and stderr share one pipe (as systemd's journal stream does): one
+  // fd per running unit instead of two.
+  int out[2];
+  if (!cgroup_dir.ok() || pipe2(out, O_CLOEXEC) < 0) {
+    SetState(unit, UnitState::kFailed,
+             cgroup_dir.ok() ? absl::StrCat("pipe2: ", strerror(errno))
+                             : std::string(cgroup_dir.status().message()));
     return;
   }
+  request.cgroup_dir_fd = cgroup_dir->get();
   request.stdout_fd = out[1];
-  request.stderr_fd = err[1];
+  request.stderr_fd = out[1];
   auto child = spawner_->Spawn(request);
   close(out[1]);
-  close(err[1]);
+  cgroup_dir->reset();
   if (!child.ok()) {
     close(out[0]);
-    close(err[0]);
     unit.last_exit = ExitStatus{.known = true, .code = 127};
     unit.last_exit_time = absl::Now();
     unit.last_run = unit.last_exit_time - unit.started_wall;
@@ -364,8 +370,7 @@ void Supervisor::SpawnMain(Unit& unit, const std::vector<std::string>& argv) {
     return;
   }
   int pid = child->pid();
-  CaptureOutput(unit, out[0], "stdout", pid);
-  CaptureOutput(unit, err[0], "stderr", pid);
+  CaptureOutput(unit, out[0], pid);
   bool is_starter = unit.config.attach || unit.config.type == config::ServiceType::kForking;
   Publish({.unit = unit.config.name, .pid = pid, .kind = "spawn",
            .mechanism = spawner_->method() == Spawner::Method::kClone3 ? "clone3" : "fork",
@@ -556,11 +561,11 @@ void Supervisor::RegisterCommand(const std::string& cmd, ControlServer::Handler 
   commands_[cmd] = std::move(handler);
 }
 
-void Supervisor::CaptureOutput(Unit& unit, int read_fd, const char* stream, int pid) {
+void Supervisor::CaptureOutput(Unit& unit, int read_fd, int pid) {
   fcntl(read_fd, F_SETFL, fcntl(read_fd, F_GETFL) | O_NONBLOCK);
   auto pipe = std::make_unique<OutputPipe>();
   pipe->fd.reset(read_fd);
-  pipe->label = absl::StrCat(unit.config.name, "[", pid, "] ", stream, ": ");
+  pipe->label = absl::StrCat(unit.config.name, "[", pid, "] output: ");
   OutputPipe* raw = pipe.get();
   auto it = pipes_.insert(pipes_.end(), std::move(pipe));
   auto on_ready = [this, raw, it](uint32_t) {
@@ -628,6 +633,24 @@ void Supervisor::OnMainExit(Unit& unit) {
     return;
   }
   OnUnitGone(unit);
+}
+
+void Supervisor::OnCgroupChanges() {
+  CgroupEventsWatch::Changes changes = cgroup_events_->Read();
+  std::vector<std::string> changed;
+  if (changes.overflowed) {
+    for (const auto& [name, unit] : units_) changed.push_back(name);
+  } else {
+    for (int id : changes.ids) {
+      auto it = unit_by_cgroup_events_id_.find(id);
+      if (it != unit_by_cgroup_events_id_.end()) changed.push_back(it->second);
+    }
+  }
+  // By name: handling one may remove another (a reload's continuation).
+  for (const std::string& name : changed) {
+    auto it = units_.find(name);
+    if (it != units_.end()) OnCgroupEvents(*it->second);
+  }
 }
 
 void Supervisor::OnCgroupEvents(Unit& unit) {

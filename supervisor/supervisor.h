@@ -118,6 +118,8 @@ class Supervisor {
   void StopFollowingExe(Unit& unit);
   void WatchMain(Unit& unit, PidfdSource main);
   void OnMainExit(Unit& unit);
+  // Some units' cgroup.events changed (one inotify fd for all units).
+  void OnCgroupChanges();
   void OnCgroupEvents(Unit& unit);
   void OnUnitGone(Unit& unit);
   void StopUnit(Unit& unit, std::function<void(Unit&)> then);
@@ -128,7 +130,8 @@ class Supervisor {
   void FinishStop(Unit& unit);
   void ScheduleRestart(Unit& unit);
   void SetState(Unit& unit, UnitState state, std::string why);
-  void CaptureOutput(Unit& unit, int read_fd, const char* stream, int pid);
+  // Logs what the process writes to stdout and stderr (one pipe), line by line.
+  void CaptureOutput(Unit& unit, int read_fd, int pid);
   bool CgroupPopulated(const Unit& unit) const;
   void RemoveUnit(const std::string& name);
   std::vector<std::string> SpawnEnvironment(const Unit& unit) const;
@@ -154,6 +157,8 @@ class Supervisor {
   std::unique_ptr<TimerQueue> timers_;
   std::optional<SignalSource> signals_;
   std::unique_ptr<CgroupTree> cgroups_;
+  std::optional<CgroupEventsWatch> cgroup_events_;
+  std::map<int, std::string> unit_by_cgroup_events_id_;
   std::optional<Spawner> spawner_;
   std::unique_ptr<ControlServer> control_;
   std::map<std::string, std::unique_ptr<Unit>> units_;

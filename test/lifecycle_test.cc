@@ -265,7 +265,7 @@ TEST(LifecycleTest, ChattyUnitLosesNoLineAndDoesNotBlockOthers) {
   int64_t lines = 0, expected_next = 1;
   bool in_order = true;
   for (absl::string_view line : absl::StrSplit(log, '\n')) {
-    size_t at = line.find("] stdout: ");
+    size_t at = line.find("] output: ");
     if (at == absl::string_view::npos || line.find(" chatty[") == absl::string_view::npos) continue;
     int64_t n;
     ASSERT_TRUE(absl::SimpleAtoi(line.substr(at + 10), &n)) << line;
@@ -274,6 +274,25 @@ TEST(LifecycleTest, ChattyUnitLosesNoLineAndDoesNotBlockOthers) {
   }
   EXPECT_EQ(lines, 200000);
   EXPECT_TRUE(in_order);
+}
+
+// stdout and stderr share one pipe: both end up in the log, in order.
+TEST(LifecycleTest, StdoutAndStderrAreBothLogged) {
+  VigildHarness vigild;
+  vigild.WriteUnit("both", "exec: [/bin/sh, -c, 'echo to-out; echo to-err >&2; echo out-again']\n"
+                           "restart: never\n");
+  ASSERT_TRUE(vigild.Start().ok());
+  ASSERT_TRUE(vigild.WaitForState("both", "exited").ok());
+  ASSERT_TRUE(vigild.Stop().ok());
+  std::string log = vigild.ReadLog();
+  size_t out = log.find("] output: to-out\n");
+  size_t err = log.find("] output: to-err\n");
+  size_t again = log.find("] output: out-again\n");
+  ASSERT_NE(out, std::string::npos) << log;
+  ASSERT_NE(err, std::string::npos) << log;
+  ASSERT_NE(again, std::string::npos) << log;
+  EXPECT_LT(out, err);
+  EXPECT_LT(err, again);
 }
 
 TEST(LifecycleTest, EnvCwdAndUserAreApplied) {

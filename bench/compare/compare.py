@@ -765,22 +765,29 @@ def storm(kids, marker, vigild, units, runs_per_unit):
         peer.cleanup()
 
 
+# What a running unit holds open in vigild: its main process's pidfd and the
+# read end of its output pipe (stdout and stderr share it). The cgroup
+# directory is open only while spawning, and every unit's cgroup.events is
+# watched through one inotify fd.
+FDS_PER_UNIT = 2
+# Open only for a moment while a unit is spawned (cgroup directory, the pipe's
+# write end, the spawner's exec-error pipe) or a request is answered.
+SPAWN_FDS = 16
+
+
 def scale(kids, marker, vigild, wanted, idle_s):
-    """vigild with `wanted` sleeping units (as many as this host's fd limit
-    allows: 5 fds per unit): time from reload to all stamped, RSS, fds,
-    idle wakeups; and the same vigild with no units, for the difference."""
+    """vigild with `wanted` sleeping units, or as many as this host's fd limit
+    allows (FDS_PER_UNIT each, beside vigild's own): time from reload to all
+    stamped, RSS, fds, idle wakeups; and the same vigild with no units, for
+    the difference."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    need = 5 * wanted + 256
-    note = ""
+    need = FDS_PER_UNIT * wanted + 256
     if hard < need:
         try:
             resource.setrlimit(resource.RLIMIT_NOFILE, (need, need))
             hard = need
-        except (ValueError, OSError) as e:
-            note = (f"{wanted} units need ~{need} fds (5 per unit: cgroup dir, cgroup.events, "
-                    f"pidfd, stdout and stderr pipes); the hard RLIMIT_NOFILE here is {hard} and "
-                    f"raising it needs CAP_SYS_RESOURCE ({e})")
-    units = min(wanted, (hard - 256) // 5)
+        except (ValueError, OSError):
+            pass  # the note below says what fits
     peer = Vigild(kids, marker, 0, vigild, label="vigild scale")
     stamps = f"{peer.dir}/stamps"
     os.mkdir(stamps)
@@ -789,6 +796,13 @@ def scale(kids, marker, vigild, wanted, idle_s):
         peer.launch()
         ready_s = time.monotonic() - launched
         empty = memory_kib(peer.pid)
+        units = min(wanted, (hard - empty["fds"] - SPAWN_FDS) // FDS_PER_UNIT)
+        note = ""
+        if units < wanted:
+            note = (f"{wanted:,} units need {FDS_PER_UNIT * wanted + empty['fds']:,} fds "
+                    f"({FDS_PER_UNIT} per unit: its main process's pidfd and its output pipe; "
+                    f"{empty['fds']} for vigild itself); the hard RLIMIT_NOFILE here is "
+                    f"{hard:,} and raising it needs CAP_SYS_RESOURCE")
         for u in range(units):
             peer.write_unit(f"w{u}", f"exec: [{marker}, sleep, {stamps}/w{u}]\n")
         cpu_before = task_stats(peer.pid)
@@ -828,7 +842,7 @@ class EventLog(threading.Thread):
     thread so that vigild's per-subscriber buffer never fills while the bench
     is busy spawning."""
 
-    LINE = re.compile(rb'"kind":"(attach|exit|overflow)"')
+    LINE = re.compile(rb'"kind":"(attach|exit|overflow|exec-events-lost)"')
     PID = re.compile(rb'"pid":(\d+)')
     MECHANISM = re.compile(rb'"mechanism":"([^"]*)"')
 
@@ -887,15 +901,17 @@ def exe_storm(events, peer, kids, spawn, exe, arg, storm_n, concurrent, status):
         else:
             kids.exited[pid] = code
     storm_s = time.monotonic() - t
-    # Every attached process's exit event (vigild may lag behind the bench).
-    deadline, last = time.monotonic() + 60, -1
+    # Every spawned process's attach and exit event (vigild may lag behind
+    # the bench), or a minute without them.
+    wanted = collections.Counter(spawned)
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         storm_events = events.events[first_event:]
-        attached = sum(1 for kind, _, _ in storm_events if kind == "attach")
-        if 2 * attached == len(storm_events) and len(storm_events) == last:
+        attach_pids = collections.Counter(p for k, p, _ in storm_events if k == "attach")
+        exit_pids = collections.Counter(p for k, p, _ in storm_events if k == "exit")
+        if not (wanted - attach_pids) and not (attach_pids - exit_pids):
             break
-        last = len(storm_events)
-        time.sleep(0.5)
+        time.sleep(0.2)
     drain_s = time.monotonic() - t - storm_s
     cpu_after, ticks_after = task_stats(peer.pid), cpu_ticks(peer.pid)
     storm_events = events.events[first_event:]
@@ -907,17 +923,21 @@ def exe_storm(events, peer, kids, spawn, exe, arg, storm_n, concurrent, status):
         arg=arg, spawned=storm_n, concurrent=concurrent, seconds=storm_s, drain_s=drain_s,
         attach_events=sum(attach_pids.values()), exit_events=sum(exit_pids.values()),
         attach_by=dict(collections.Counter(m for k, _, m in storm_events if k == "attach")),
+        # "fanotify": the process had exited when vigild read its exec event.
+        exit_by=dict(collections.Counter(m for k, _, m in storm_events if k == "exit")),
+        exec_events_lost=sum(1 for k, _, _ in storm_events if k == "exec-events-lost"),
         attached_not_spawned=sum((attach_pids - spawned_pids).values()),
         exits_without_attach=sum((exit_pids - attach_pids).values()),
         attached_without_exit=sum((attach_pids - exit_pids).values()),
         missed=sum((spawned_pids - attach_pids).values()),
-        overflow_lost=events.overflow_lost, events=len(storm_events),
+        overflow_lost=events.overflow_lost,
+        events=sum(1 for k, _, _ in storm_events if k in ("attach", "exit")),
         cpu_ms=(cpu_after[1] - cpu_before[1]) / 1e6,
         cpu_ticks_ms=(ticks_after - ticks_before) * tick_us / 1e3,
         switches=cpu_after[0] - cpu_before[0],
         memory=memory_kib(peer.pid), count_after=status().get("count", 0))
-    result["cpu_us_per_event"] = result["cpu_ms"] * 1e3 / max(1, len(storm_events))
-    result["cpu_ticks_us_per_event"] = result["cpu_ticks_ms"] * 1e3 / max(1, len(storm_events))
+    result["cpu_us_per_event"] = result["cpu_ms"] * 1e3 / max(1, result["events"])
+    result["cpu_ticks_us_per_event"] = result["cpu_ticks_ms"] * 1e3 / max(1, result["events"])
     log(f"scale_exe: {storm_n:,} spawned, {result['attach_events']:,} attach, "
         f"{result['exit_events']:,} exit events, {result['missed']:,} never attached")
     return result

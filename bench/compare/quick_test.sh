@@ -26,3 +26,17 @@ if grep -q "^| vigild storm .* | no |" "$out/RESULTS.md"; then
   echo "FAIL: the storm lost exit events" >&2
   exit 1
 fi
+# The attach-exe storms: every process spawned is attached and exited exactly
+# once (those gone before vigild read their exec event included), nothing else.
+"$py" - "$out/results.json" <<'PY' || exit 1
+import json, sys
+storms = json.load(open(sys.argv[1]))["scale_exe"]["storms"]
+bad = [(s["arg"], {k: s[k] for k in ("missed", "attached_without_exit", "exits_without_attach",
+                                      "attached_not_spawned", "overflow_lost", "exec_events_lost")
+                   if s[k]})
+       for s in storms]
+bad = [b for b in bad if b[1]]
+if bad:
+    sys.exit(f"FAIL: attach-exe storms lost events: {bad}")
+print("attach-exe storms: every spawned process attached and exited once")
+PY

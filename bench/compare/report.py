@@ -281,11 +281,14 @@ def scale_section(r):
     extrapolated = ""
     if s["units"] < s["wanted"]:
         extra_rss = s["memory_empty"]["VmRSS"] + s["rss_per_unit_kib"] * s["wanted"]
+        extra_fds = s["memory_empty"]["fds"] + round(s["fds_per_unit"] * s["wanted"])
         extrapolated = (f"\n**{s['wanted']:,} units did not fit on this host**: {s['note']}. "
-                        f"The run used {s['units']:,}. Linear extrapolation of the measured "
-                        f"per-unit cost to {s['wanted']:,} units: VmRSS ≈ {extra_rss / 1024:.0f} "
-                        f"MiB, ≈ {5 * s['wanted']:,} fds. On a host where root has "
-                        "CAP_SYS_RESOURCE the bench raises the hard limit and runs them all.\n")
+                        f"The run used {s['units']:,}, the most that fit beside vigild's own "
+                        f"fds and the few a spawn holds for a moment. Linear extrapolation of "
+                        f"the measured per-unit cost to {s['wanted']:,} units: VmRSS ≈ "
+                        f"{extra_rss / 1024:.0f} MiB, ≈ {extra_fds:,} fds. On a host where root "
+                        "has CAP_SYS_RESOURCE the bench raises the hard limit and runs them "
+                        "all.\n")
     return ("## Scale: vigild with thousands of watched processes\n\n"
             "One vigild started with no units, then every unit file written and `reload` "
             "sent: each unit runs `marker sleep` (its stamp says when it really ran), "
@@ -324,10 +327,13 @@ def scale_exe_section(r):
     ]
     storm_rows = []
     for st in s["storms"]:
-        lost = st["attached_without_exit"] + st["exits_without_attach"] + st["overflow_lost"]
+        lost = (st["attached_without_exit"] + st["exits_without_attach"] + st["overflow_lost"]
+                + st.get("attached_not_spawned", 0))
+        gone = st.get("exit_by", {}).get("fanotify", 0)
         storm_rows.append([
             f"`sleeper {st['arg']}`", f"{st['spawned']:,}", f"{st['attach_events']:,}",
-            f"{st['exit_events']:,}", f"{st['missed']:,}", f"{lost:,}",
+            f"{gone:,}", f"{st['exit_events']:,}", f"{st['missed']:,}",
+            f"{st.get('exec_events_lost', 0):,}", f"{lost:,}",
             f"{st['seconds']:.1f} s", f"{st['spawned'] / st['seconds']:,.0f}",
             f"{st['cpu_us_per_event']:.0f} µs ({st['cpu_ticks_us_per_event']:.0f})",
             f"{st['memory']['VmHWM']:,} KiB"])
@@ -337,26 +343,28 @@ def scale_exe_section(r):
             "one /proc scan at start-up (start-up time = vigild's exec until `status` shows "
             "them all); the other half are started after and picked up at exec through "
             "fanotify (`FAN_OPEN_EXEC`), each `attach` event read from the control socket. "
-            "Each watched process costs vigild one pidfd. This is how one vigild watches "
-            f"{n:,} processes on this host, whose hard RLIMIT_NOFILE "
-            f"({s['hard_nofile']:,}) stops the one-unit-per-process run above.\n\n"
+            "Each watched process costs vigild one pidfd (a unit per process costs two, "
+            f"see above), so {n:,} processes fit well under this host's hard RLIMIT_NOFILE "
+            f"({s['hard_nofile']:,}).\n\n"
             + table(["", "figure"], rows)
             + "\nThen, with those still watched, storms of short-lived processes of the same "
             "COPY, spawned by the bench (`posix_spawn`) a few hundred at a time and reaped the "
             "moment they exit, as a shell would. A subscriber connected before the storm counts "
             "every `attach` and `exit` event and matches them by pid against the pids spawned. "
-            "*never attached*: spawned, but had already exited when vigild read its exec event, "
-            "so vigild neither attached it nor reports its exit (it reports only processes it "
-            "held a live pidfd on). *lost*: attached without an exit event, an exit without an "
-            "attach, or events dropped for the subscriber: the promise is 0. CPU per event is "
-            "vigild's on-CPU time (schedstat; utime+stime ticks in brackets) over the storm "
-            "and the drain after it, divided by the attach + exit events.\n\n"
-            + table(["storm", "spawned", "attach events", "exit events", "never attached",
-                     "lost", "duration", "spawned/s", "vigild CPU/event", "VmHWM after"],
-                    storm_rows)
-            + "\nA process is *never attached* when vigild reads its exec event later than "
-              "the process lives: the more CPU each event costs vigild (and the busier the "
-              "host), the more of them; bench/README.md says what the cost is here.\n")
+            "*exited before read*: the process had already exited (and mostly been reaped) "
+            "when vigild read its exec event; vigild still reports it, `attach` and at once "
+            "`exit` (mechanism `fanotify`, exit status unknown), instead of dropping it. "
+            "*never attached*: spawned without any `attach` event. *kernel dropped*: "
+            "`exec-events-lost` events (fanotify's queue overflowed). *lost*: attached "
+            "without an exit event, an exit without an attach, an attach of a pid never "
+            "spawned, or events dropped for the subscriber. The promise for the last three "
+            "columns is 0. CPU per event is vigild's on-CPU time (schedstat; utime+stime ticks "
+            "in brackets) over the storm and the drain after it, divided by the attach + exit "
+            "events.\n\n"
+            + table(["storm", "spawned", "attach events", "of them exited before read",
+                     "exit events", "never attached", "kernel dropped", "lost", "duration",
+                     "spawned/s", "vigild CPU/event", "VmHWM after"],
+                    storm_rows))
 
 
 def rss_units_count(r):
