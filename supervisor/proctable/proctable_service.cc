@@ -4,6 +4,7 @@
 #include <regex.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -94,11 +95,10 @@ PsKeys KeysFor(const std::string& comm, const std::string& cmdline) {
   return {std::move(live.prog), std::move(live.args), std::move(defunct.args)};
 }
 
-std::unique_ptr<ProcTableService> ProcTableService::Start(std::string proc_root) {
+std::unique_ptr<ProcTableService> ProcTableService::Start(std::string proc_root,
+                                                          int receive_buffer_bytes) {
   std::unique_ptr<ProcTableService> service(new ProcTableService(std::move(proc_root)));
-  // Room for a fork storm between two questions (see the header).
-  constexpr int kReceiveBufferBytes = 8 << 20;
-  auto connector = maze::ProcConnector::Subscribe(kReceiveBufferBytes);
+  auto connector = maze::ProcConnector::Subscribe(receive_buffer_bytes);
   if (!connector.ok()) {
     service->unavailable_reason_ = std::string(connector.status().message());
     return service;
@@ -136,6 +136,11 @@ std::optional<ProcessFacts> ProcTableService::ReadFacts(pid_t pid) {
                       .exited = process->state == 'Z'};
 }
 
+std::optional<ProcessFacts> ProcTableService::ReadForEvent(pid_t pid) {
+  ++stats_.event_reads;
+  return ReadFacts(pid);
+}
+
 void ProcTableService::Rescan() {
   table_.Clear();
   std::unique_ptr<DIR, int (*)(DIR*)> dir(opendir(proc_root_.c_str()), closedir);
@@ -156,7 +161,7 @@ void ProcTableService::Rescan() {
 void ProcTableService::RefreshChildren(pid_t parent) {
   for (pid_t child : table_.Children(parent)) {
     const ProcessFacts* known = table_.Find(child);
-    std::optional<ProcessFacts> now = ReadFacts(child);
+    std::optional<ProcessFacts> now = ReadForEvent(child);
     if (known == nullptr || !now || now->ppid == known->ppid) continue;
     ProcessFacts updated = *known;
     updated.ppid = now->ppid;
@@ -167,18 +172,13 @@ void ProcTableService::RefreshChildren(pid_t parent) {
 void ProcTableService::Apply(const maze::ProcEvent& c) {
   ++stats_.events;
   using Kind = maze::ProcEvent::Kind;
-  if (c.kind == Kind::kLost) {
-    ++stats_.rescans;
-    Rescan();
-    return;
-  }
   const ProcessFacts* known = table_.Find(c.tgid);
   switch (c.kind) {
     case Kind::kFork: {
       if (!c.IsProcessLevel()) return;  // a new thread
       const ProcessFacts* parent = table_.Find(c.parent_tgid);
       if (parent == nullptr) {
-        if (std::optional<ProcessFacts> facts = ReadFacts(c.pid)) table_.Put(*std::move(facts));
+        if (std::optional<ProcessFacts> facts = ReadForEvent(c.pid)) table_.Put(*std::move(facts));
         return;
       }
       ProcessFacts child = *parent;
@@ -190,7 +190,7 @@ void ProcTableService::Apply(const maze::ProcEvent& c) {
     }
     case Kind::kExec:
       // After exec the task is the thread group leader: pid == tgid.
-      if (std::optional<ProcessFacts> facts = ReadFacts(c.tgid)) {
+      if (std::optional<ProcessFacts> facts = ReadForEvent(c.tgid)) {
         facts->exited = false;
         table_.Put(*std::move(facts));
       }
@@ -219,14 +219,18 @@ void ProcTableService::Apply(const maze::ProcEvent& c) {
       if (c.IsProcessLevel()) table_.MarkExited(c.tgid, known->defunct_args);
       RefreshChildren(c.tgid);
       return;
-    case Kind::kLost:
+    case Kind::kLost:  // handled by Sync() for the whole batch
       return;
   }
 }
 
+bool ProcTableService::GoneFromProc(pid_t pid) const {
+  return access(absl::StrCat(proc_root_, "/", pid).c_str(), F_OK) != 0;
+}
+
 void ProcTableService::ConfirmExited(size_t budget) {
   for (pid_t pid : table_.TakeExitedToConfirm(budget)) {
-    if (access(absl::StrCat(proc_root_, "/", pid).c_str(), F_OK) != 0) {
+    if (GoneFromProc(pid)) {
       table_.Erase(pid);
     } else {
       table_.RequeueExited(pid);
@@ -234,11 +238,26 @@ void ProcTableService::ConfirmExited(size_t budget) {
   }
 }
 
+void ProcTableService::DropReaped(std::vector<pid_t>& candidates) {
+  std::erase_if(candidates, [this](pid_t pid) {
+    const ProcessFacts* facts = table_.Find(pid);
+    if (facts == nullptr || !facts->exited || !GoneFromProc(pid)) return false;
+    table_.Erase(pid);
+    return true;
+  });
+}
+
 void ProcTableService::Sync() {
   if (!connector_) return;
   auto changes = connector_->Drain();
-  if (!changes.ok()) {
-    // A socket error leaves the table in doubt: rebuild it from /proc.
+  // A socket error or lost events leave the table in doubt: rebuild it from
+  // /proc. The whole batch goes: every event in it happened before the scan,
+  // which sees their outcome. (The kernel reports an overflow before the
+  // older events still queued: applied after the scan, a stale fork event
+  // would put the parent's name back on a child that has exec'd since.)
+  // Events during the scan stay queued for the next Sync().
+  const auto lost = [](const maze::ProcEvent& c) { return c.kind == maze::ProcEvent::Kind::kLost; };
+  if (!changes.ok() || std::any_of(changes->begin(), changes->end(), lost)) {
     ++stats_.rescans;
     Rescan();
     return;
@@ -265,6 +284,8 @@ json::Value ProcTableService::HandleProcs(const json::Value& request) {
   }
   Sync();
   QueryResult result = table_.Query(selectors);
+  // One access() per exited candidate: the answer's size, not the table's.
+  DropReaped(result.pids);
   json::Value pids = json::Value::Array();
   for (pid_t pid : result.pids) pids.Push(pid);
   reply.Set("available", true);
