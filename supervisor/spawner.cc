@@ -112,9 +112,10 @@ absl::StatusOr<std::string> ResolveExecutable(const SpawnRequest& request) {
   setsid();
   int null_fd = open("/dev/null", O_RDWR);
   if (null_fd < 0) fail(errno);
+  int in = request.stdin_fd >= 0 ? request.stdin_fd : null_fd;
   int out = request.stdout_fd >= 0 ? request.stdout_fd : null_fd;
   int err = request.stderr_fd >= 0 ? request.stderr_fd : null_fd;
-  if (dup2(null_fd, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0) {
+  if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0) {
     fail(errno);
   }
   if (chdir(request.cwd.empty() ? "/" : request.cwd.c_str()) < 0) fail(errno);

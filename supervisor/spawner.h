@@ -25,6 +25,7 @@ struct SpawnRequest {
   int cgroup_dir_fd = -1;        // -1: vigild's own cgroup
   int stdout_fd = -1;            // -1: /dev/null
   int stderr_fd = -1;
+  int stdin_fd = -1;             // -1: /dev/null
 };
 
 // A supervisor of hundreds of units needs more descriptors than the usual

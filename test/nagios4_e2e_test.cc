@@ -5,8 +5,14 @@
 //
 // Nagios writes status.dat once per status_update_interval (1 s here, its
 // minimum) and reaps passive results once per check_result_reaper_frequency
-// (1 s): what the test measures is vigild's push (milliseconds) plus that
-// cycle. The bound asserted is 1 s plus one dump cycle's slack (0.5 s).
+// (1 s): what the test measures is vigild's push (milliseconds) plus those
+// cycles (~1.0 s on a quiet machine). Under load Nagios' own cycles stretch,
+// so the bound is counted in Nagios' cycles, not seconds. The crash follows
+// a status.dat write closely (the test has just seen the previous state
+// there), and the result is in the next file Nagios writes (measured: always
+// the first, ~1.0 s, quiet or loaded); one file of slack is allowed. A push
+// delayed by more than a cycle (a retry, a poll) needs a third file and
+// fails. The wall-clock time is printed, and bounded only generously (10 s).
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -19,6 +25,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <tuple>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -176,14 +183,31 @@ class Nagios {
     return {-1, ""};
   }
 
-  // Time until status.dat shows `state` with output starting `prefix`.
-  std::optional<milliseconds> WaitForStatus(int state, const std::string& prefix,
-                                            Clock::time_point since,
-                                            milliseconds timeout = milliseconds(10000)) const {
+  struct Seen {
+    milliseconds after;  // since the call
+    int files;           // status.dat files Nagios wrote meanwhile, this one included
+  };
+  // When status.dat shows `state` with output starting `prefix`. Nagios
+  // writes a temp file and renames it over status.dat: each write is a new
+  // inode (and mtime), which the 5 ms polling here does not miss.
+  std::optional<Seen> WaitForStatus(int state, const std::string& prefix,
+                                    milliseconds timeout = milliseconds(20000)) const {
+    const auto since = Clock::now();
+    auto version = [&] {
+      struct stat st {};
+      stat((dir_ + "/status.dat").c_str(), &st);
+      return std::make_tuple(st.st_ino, st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+    };
+    auto last = version();
+    int files = 0;
     while (Clock::now() - since < timeout) {
+      if (auto now = version(); now != last) {
+        last = now;
+        ++files;
+      }
       auto [now_state, output] = ServiceStatus();
       if (now_state == state && absl::StartsWith(output, prefix)) {
-        return std::chrono::duration_cast<milliseconds>(Clock::now() - since);
+        return Seen{std::chrono::duration_cast<milliseconds>(Clock::now() - since), files};
       }
       std::this_thread::sleep_for(milliseconds(5));
     }
@@ -207,22 +231,25 @@ TEST(Nagios4EndToEndTest, CrashIsCriticalAndRecoveryIsOkInStatusData) {
   ASSERT_TRUE(vigild.Start().ok()) << vigild.ReadLog();
   auto running = vigild.WaitForState("crasher", "running");
   ASSERT_TRUE(running.ok());
-  ASSERT_TRUE(nagios.WaitForStatus(0, "UNIT OK: crasher running", Clock::now()))
+  ASSERT_TRUE(nagios.WaitForStatus(0, "UNIT OK: crasher running"))
       << nagios.output() << vigild.ReadLog();
 
-  const auto killed = Clock::now();
+  constexpr int kMaxFiles = 2;
   kill(static_cast<pid_t>(EventInt(*running, "pid")), SIGKILL);
-  auto critical = nagios.WaitForStatus(2, "UNIT CRITICAL: crasher failed", killed);
+  auto critical = nagios.WaitForStatus(2, "UNIT CRITICAL: crasher failed");
   ASSERT_TRUE(critical.has_value()) << nagios.output() << vigild.ReadLog();
-  std::cout << "crash -> CRITICAL in nagios4 status.dat: " << critical->count() << " ms\n";
-  EXPECT_LT(*critical, milliseconds(1500));
+  std::cout << "crash -> CRITICAL in nagios4 status.dat: " << critical->after.count()
+            << " ms, status.dat file " << critical->files << "\n";
+  EXPECT_LE(critical->files, kMaxFiles) << nagios.output() << vigild.ReadLog();
+  EXPECT_LT(critical->after, milliseconds(10000));
 
-  const auto restarted = Clock::now();
   ASSERT_TRUE(vigild.Request("start", "crasher").ok());
-  auto ok = nagios.WaitForStatus(0, "UNIT OK: crasher running", restarted);
+  auto ok = nagios.WaitForStatus(0, "UNIT OK: crasher running");
   ASSERT_TRUE(ok.has_value()) << nagios.output() << vigild.ReadLog();
-  std::cout << "recovery -> OK in nagios4 status.dat: " << ok->count() << " ms\n";
-  EXPECT_LT(*ok, milliseconds(1500));
+  std::cout << "recovery -> OK in nagios4 status.dat: " << ok->after.count()
+            << " ms, status.dat file " << ok->files << "\n";
+  EXPECT_LE(ok->files, kMaxFiles) << nagios.output() << vigild.ReadLog();
+  EXPECT_LT(ok->after, milliseconds(10000));
 }
 
 }  // namespace

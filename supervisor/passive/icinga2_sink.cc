@@ -1,14 +1,20 @@
 #include "supervisor/passive/icinga2_sink.h"
 
 #include <curl/curl.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/socket.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <system_error>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 
 namespace vigil::passive {
 
-constexpr long kRequestTimeoutMs = 10000;
 constexpr char kPath[] = "/v1/actions/process-check-result";
 
 struct Icinga2Sink::Request {
@@ -30,6 +36,35 @@ size_t AppendResponse(char* data, size_t size, size_t count, void* out) {
   if (response->size() < 4096) response->append(data, size * count);
   return size * count;
 }
+
+// curl (7.88) makes its sockets without SOCK_CLOEXEC: a process vigild
+// starts would inherit them and hold Icinga connections open.
+curl_socket_t OpenCloseOnExecSocket(void*, curlsocktype, curl_sockaddr* address) {
+  return socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+}
+
+// Open descriptors and what they are ("socket:[123]").
+std::map<int, std::filesystem::path> OpenFds() {
+  std::map<int, std::filesystem::path> fds;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", error)) {
+    fds[std::atoi(entry.path().filename().c_str())] = std::filesystem::read_symlink(entry, error);
+  }
+  return fds;
+}
+
+// curl_multi_init, with close-on-exec set on what it opens (its wake-up
+// socketpair, made without SOCK_CLOEXEC). vigild is single-threaded here:
+// every descriptor that appeared meanwhile is curl's.
+CURLM* MultiInitCloseOnExec() {
+  const std::map<int, std::filesystem::path> before = OpenFds();
+  CURLM* multi = curl_multi_init();
+  for (const auto& [fd, what] : OpenFds()) {
+    auto it = before.find(fd);
+    if (it == before.end() || it->second != what) fcntl(fd, F_SETFD, FD_CLOEXEC);
+  }
+  return multi;
+}
 }  // namespace
 
 absl::Status Icinga2Sink::GlobalInit() {
@@ -41,11 +76,12 @@ absl::Status Icinga2Sink::GlobalInit() {
 }
 
 absl::StatusOr<std::unique_ptr<Icinga2Sink>> Icinga2Sink::Create(
-    EventLoop& loop, TimerQueue& timers, const config::NagiosConfig::Icinga2& config) {
+    EventLoop& loop, TimerQueue& timers, const config::NagiosConfig::Icinga2& config,
+    std::chrono::milliseconds timeout) {
   if (absl::Status init = GlobalInit(); !init.ok()) return init;
-  CURLM* multi = curl_multi_init();
+  CURLM* multi = MultiInitCloseOnExec();
   if (multi == nullptr) return absl::InternalError("curl_multi_init failed");
-  std::unique_ptr<Icinga2Sink> sink(new Icinga2Sink(loop, timers, config, multi));
+  std::unique_ptr<Icinga2Sink> sink(new Icinga2Sink(loop, timers, config, timeout, multi));
   curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION,
                     reinterpret_cast<curl_socket_callback>(&Icinga2Sink::OnSocket));
   curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, sink.get());
@@ -56,8 +92,13 @@ absl::StatusOr<std::unique_ptr<Icinga2Sink>> Icinga2Sink::Create(
 }
 
 Icinga2Sink::Icinga2Sink(EventLoop& loop, TimerQueue& timers,
-                         config::NagiosConfig::Icinga2 config, void* multi)
-    : loop_(loop), timers_(timers), config_(std::move(config)), multi_(multi) {}
+                         config::NagiosConfig::Icinga2 config,
+                         std::chrono::milliseconds timeout, void* multi)
+    : loop_(loop),
+      timers_(timers),
+      config_(std::move(config)),
+      timeout_(timeout),
+      multi_(multi) {}
 
 Icinga2Sink::~Icinga2Sink() {
   if (request_) curl_multi_remove_handle(static_cast<CURLM*>(multi_), request_->easy);
@@ -91,7 +132,8 @@ void Icinga2Sink::Deliver(const std::vector<PassiveResult>& batch, Done done) {
   curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &AppendResponse);
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, &request->response);
   curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, request->error);
-  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, kRequestTimeoutMs);
+  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_.count()));
+  curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, &OpenCloseOnExecSocket);
   curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
   if (!config_.user.empty()) {
     curl_easy_setopt(easy, CURLOPT_USERNAME, config_.user.c_str());
@@ -139,8 +181,10 @@ int Icinga2Sink::OnTimer(void*, long timeout_ms, void* self_ptr) {
   if (timeout_ms < 0) return 0;
   // curl must not be re-entered from its own callback: act from the timer,
   // even for a zero timeout.
-  self->timer_ = self->timers_.ScheduleAfter(std::chrono::milliseconds(timeout_ms), [self] {
-    self->timer_ = 0;
+  const uint64_t generation = ++self->timer_generation_;
+  self->timer_ = self->timers_.ScheduleAfter(std::chrono::milliseconds(timeout_ms), [self,
+                                                                                   generation] {
+    if (generation == self->timer_generation_) self->timer_ = 0;
     self->Act(CURL_SOCKET_TIMEOUT, 0);
   });
   return 0;

@@ -33,7 +33,7 @@ absl::StatusOr<std::unique_ptr<NagiosService>> NagiosService::Create(EventLoop& 
   std::vector<std::unique_ptr<Sink>> sinks;
   if (!c.command_file.empty()) sinks.push_back(std::make_unique<CommandFileSink>(c.command_file));
   if (!c.nsca_command.empty()) {
-    sinks.push_back(std::make_unique<NscaSink>(loop, timer_queue, c.nsca_command));
+    sinks.push_back(std::make_unique<NscaSink>(loop, timer_queue, Spawner::Detect(), c.nsca_command));
   }
   if (!c.icinga2.url.empty()) {
     auto icinga2 = Icinga2Sink::Create(loop, timer_queue, c.icinga2);

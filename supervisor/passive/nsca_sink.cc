@@ -3,125 +3,113 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "common/errno_status.h"
+#include "common/status_macros.h"
+#include "supervisor/pidfd_source.h"
+#include "supervisor/unique_fd.h"
+
+extern char** environ;
 
 namespace vigil::passive {
 
+namespace {
+
+// Runs the command with the shell's stdin, its output discarded, and prints
+// its exit status ($? is 128+N for a command killed by signal N).
+constexpr char kReportExit[] = "\"$@\" >/dev/null 2>&1; echo $?";
+
+}  // namespace
+
 struct NscaSink::Run {
-  pid_t helper = -1;  // the intermediate child, leader of its process group
-  UniqueFd stdin_fd;
-  UniqueFd status_fd;
+  explicit Run(PidfdSource c) : child(std::move(c)) {}
+  PidfdSource child;  // the shell, leader of its own session
+  UniqueFd stdin_fd;  // the only write end of the command's stdin
+  UniqueFd exit_fd;   // the shell's stdout: the command's exit status
   EventLoop::WatchId stdin_watch = 0;
-  EventLoop::WatchId status_watch = 0;
+  EventLoop::WatchId exit_watch = 0;
   TimerQueue::TimerId timer = 0;
   std::string pending;  // bytes not yet written to stdin
   size_t count = 0;
   Done done;
 };
 
-namespace {
-
-// In the intermediate child (async-signal-safe calls only): runs argv with
-// `input` as stdin and /dev/null as stdout and stderr, waits for it and
-// writes its wait status to `report`.
-[[noreturn]] void RunAndReport(const std::vector<char*>& argv, int input, int report) {
-  setpgid(0, 0);
-  const pid_t child = fork();
-  if (child == 0) {
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);  // vigild blocks its signals
-    dup2(input, STDIN_FILENO);
-    const int devnull = open("/dev/null", O_WRONLY);
-    dup2(devnull, STDOUT_FILENO);
-    dup2(devnull, STDERR_FILENO);
-    execvp(argv[0], argv.data());
-    _exit(127);
-  }
-  close(input);
-  int status = 127 << 8;
-  if (child > 0) {
-    while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
-    }
-  }
-  ssize_t ignored = write(report, &status, sizeof(status));
-  (void)ignored;
-  _exit(0);
-}
-
-}  // namespace
-
-NscaSink::NscaSink(EventLoop& loop, TimerQueue& timers, std::vector<std::string> argv,
-                   std::chrono::milliseconds timeout)
-    : loop_(loop), timers_(timers), argv_(std::move(argv)), timeout_(timeout) {}
+NscaSink::NscaSink(EventLoop& loop, TimerQueue& timers, Spawner spawner,
+                   std::vector<std::string> argv, std::chrono::milliseconds timeout)
+    : loop_(loop),
+      timers_(timers),
+      spawner_(spawner),
+      argv_(std::move(argv)),
+      timeout_(timeout) {}
 
 NscaSink::~NscaSink() {
+  for (auto& [key, run] : killed_) Forget(*run);
   if (!run_) return;
-  kill(-run_->helper, SIGKILL);
-  waitpid(run_->helper, nullptr, 0);
+  kill(-run_->child.pid(), SIGKILL);
+  Forget(*run_);
   Finish(absl::CancelledError("vigild is stopping"));
 }
 
 std::string NscaSink::name() const { return absl::StrCat("nsca (", absl::StrJoin(argv_, " "), ")"); }
 
+absl::StatusOr<std::unique_ptr<NscaSink::Run>> NscaSink::Start(std::string input) {
+  int pipe_fds[2];
+  if (pipe2(pipe_fds, O_CLOEXEC) != 0) return ErrnoStatus("pipe2 for send_nsca's stdin", errno);
+  UniqueFd read_end(pipe_fds[0]);
+  UniqueFd write_end(pipe_fds[1]);
+  // vigild's end only: the command's stdin stays blocking.
+  if (fcntl(write_end.get(), F_SETFL, O_NONBLOCK) != 0) {
+    return ErrnoStatus("fcntl O_NONBLOCK on send_nsca's stdin", errno);
+  }
+  int exit_fds[2];
+  if (pipe2(exit_fds, O_CLOEXEC | O_NONBLOCK) != 0) {
+    return ErrnoStatus("pipe2 for send_nsca's exit status", errno);
+  }
+  UniqueFd exit_read(exit_fds[0]);
+  UniqueFd exit_write(exit_fds[1]);
+  SpawnRequest request;
+  request.argv = {"/bin/sh", "-c", kReportExit, "vigild-nsca"};
+  request.argv.insert(request.argv.end(), argv_.begin(), argv_.end());
+  request.stdin_fd = read_end.get();
+  request.stdout_fd = exit_write.get();
+  for (char** e = environ; *e != nullptr; ++e) request.env.emplace_back(*e);
+  ASSIGN_OR_RETURN(PidfdSource child, spawner_.Spawn(request));
+  auto run = std::make_unique<Run>(std::move(child));
+  run->stdin_fd = std::move(write_end);
+  run->exit_fd = std::move(exit_read);
+  run->pending = std::move(input);
+  return run;
+}
+
 void NscaSink::Deliver(const std::vector<PassiveResult>& batch, Done done) {
-  int input[2], report[2];
-  if (pipe2(input, O_CLOEXEC) != 0) {
-    done(0, ErrnoStatus("pipe2 for send_nsca's stdin", errno));
+  absl::StatusOr<std::unique_ptr<Run>> started = Start(NscaInput(batch));
+  if (!started.ok()) {
+    done(0, started.status());
     return;
   }
-  if (pipe2(report, O_CLOEXEC) != 0) {
-    close(input[0]);
-    close(input[1]);
-    done(0, ErrnoStatus("pipe2 for send_nsca's status", errno));
-    return;
+  run_ = *std::move(started);
+  run_->count = batch.size();
+  run_->done = std::move(done);
+  Run* run = run_.get();
+  auto exit_watch = loop_.Add(run->child.fd(), POLLIN, [this, run](uint32_t) { OnExit(run); });
+  auto stdin_watch = loop_.Add(run->stdin_fd.get(), POLLOUT, [this](uint32_t) {
+    OnStdinWritable();
+  });
+  if (exit_watch.ok()) run->exit_watch = *exit_watch;
+  if (stdin_watch.ok()) run->stdin_watch = *stdin_watch;
+  run->timer = timers_.ScheduleAfter(timeout_, [this] { OnTimeout(); });
+  if (!exit_watch.ok() || !stdin_watch.ok()) {
+    // Without its watches the command could only time out: end it now.
+    kill(-run->child.pid(), SIGKILL);
+    Finish(!exit_watch.ok() ? exit_watch.status() : stdin_watch.status());
   }
-  std::vector<char*> argv;
-  for (std::string& arg : argv_) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  const pid_t helper = fork();
-  if (helper == 0) {
-    close(input[1]);
-    close(report[0]);
-    RunAndReport(argv, input[0], report[1]);
-  }
-  const int fork_errno = errno;
-  close(input[0]);
-  close(report[1]);
-  auto run = std::make_unique<Run>();
-  run->stdin_fd.reset(input[1]);
-  run->status_fd.reset(report[0]);
-  if (helper < 0) {
-    done(0, ErrnoStatus("fork for send_nsca", fork_errno));
-    return;
-  }
-  run->helper = helper;
-  run->pending = NscaInput(batch);
-  run->count = batch.size();
-  run->done = std::move(done);
-  fcntl(run->stdin_fd.get(), F_SETFL, O_NONBLOCK);
-  run_ = std::move(run);
-  auto status_watch = loop_.Add(run_->status_fd.get(), POLLIN, [this](uint32_t) { OnStatus(); });
-  auto stdin_watch =
-      loop_.Add(run_->stdin_fd.get(), POLLOUT, [this](uint32_t) { OnStdinWritable(); });
-  if (!status_watch.ok() || !stdin_watch.ok()) {
-    if (status_watch.ok()) run_->status_watch = *status_watch;
-    if (stdin_watch.ok()) run_->stdin_watch = *stdin_watch;
-    kill(-helper, SIGKILL);
-    Finish(!status_watch.ok() ? status_watch.status() : stdin_watch.status());
-    return;
-  }
-  run_->status_watch = *status_watch;
-  run_->stdin_watch = *stdin_watch;
-  run_->timer = timers_.ScheduleAfter(timeout_, [this] { OnTimeout(); });
 }
 
 void NscaSink::OnStdinWritable() {
@@ -139,41 +127,63 @@ void NscaSink::OnStdinWritable() {
   run.stdin_fd.reset();
 }
 
-void NscaSink::OnStatus() {
-  int status = 0;
-  const ssize_t n = read(run_->status_fd.get(), &status, sizeof(status));
-  if (n < 0 && errno == EINTR) return;
-  // The helper has written its last byte and is exiting: reaping it now does
-  // not wait (ECHILD if vigild's orphan reaper was first).
-  waitpid(run_->helper, nullptr, 0);
-  if (n != sizeof(status)) {
-    Finish(absl::InternalError(absl::StrCat(name(), " ended without reporting a status")));
-  } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-    Finish(absl::OkStatus());
-  } else if (WIFEXITED(status)) {
-    Finish(absl::UnavailableError(
-        absl::StrCat(argv_[0], " exited with status ", WEXITSTATUS(status))));
-  } else {
-    Finish(absl::UnavailableError(
-        absl::StrCat(argv_[0], " was killed by signal ", WTERMSIG(status))));
+// The shell is gone, so its line (if any) is in the pipe.
+absl::Status NscaSink::ReportedStatus(Run& run) const {
+  char text[16] = {};
+  const ssize_t n = read(run.exit_fd.get(), text, sizeof(text) - 1);
+  int code = -1;
+  if (n <= 0 || !absl::SimpleAtoi(absl::StripAsciiWhitespace(text), &code)) {
+    return absl::InternalError(absl::StrCat(argv_[0], " ended without reporting a status"));
   }
+  if (code == 0) return absl::OkStatus();
+  if (code > 128) {
+    return absl::UnavailableError(
+        absl::StrCat(argv_[0], " was killed by signal ", code - 128));
+  }
+  return absl::UnavailableError(absl::StrCat(argv_[0], " exited with status ", code));
+}
+
+void NscaSink::OnExit(Run* run) {
+  // Reaped here unless vigild's orphan reaper was first; either is fine.
+  (void)run->child.Reap();
+  if (run != run_.get()) {  // killed on timeout, already reported
+    Forget(*run);
+    killed_.erase(run);
+    return;
+  }
+  Finish(ReportedStatus(*run));
 }
 
 void NscaSink::OnTimeout() {
-  run_->timer = 0;
-  kill(-run_->helper, SIGKILL);
-  waitpid(run_->helper, nullptr, 0);
-  Finish(absl::DeadlineExceededError(
-      absl::StrCat(argv_[0], " did not finish within ", timeout_.count(), "ms")));
+  std::unique_ptr<Run> run = std::move(run_);
+  run->timer = 0;
+  // Not yet reaped, so the pid still names the command's session.
+  kill(-run->child.pid(), SIGKILL);
+  if (run->stdin_watch != 0) loop_.Remove(run->stdin_watch);
+  run->stdin_watch = 0;
+  run->stdin_fd.reset();
+  Done done = std::move(run->done);
+  // Its exit watch stays and reaps it once it is gone.
+  Run* key = run.get();
+  killed_.emplace(key, std::move(run));
+  done(0, absl::DeadlineExceededError(absl::StrCat(
+              argv_[0], " did not finish within ", timeout_.count(), "ms (killed)")));
 }
 
 void NscaSink::Finish(absl::Status status) {
   std::unique_ptr<Run> run = std::move(run_);
-  if (run->stdin_watch != 0) loop_.Remove(run->stdin_watch);
-  if (run->status_watch != 0) loop_.Remove(run->status_watch);
-  if (run->timer != 0) timers_.Cancel(run->timer);
+  Forget(*run);
   const size_t delivered = status.ok() ? run->count : 0;
   run->done(delivered, std::move(status));
+}
+
+// Drops the run's watches and timer (its pidfd closes with it).
+void NscaSink::Forget(Run& run) {
+  if (run.stdin_watch != 0) loop_.Remove(run.stdin_watch);
+  if (run.exit_watch != 0) loop_.Remove(run.exit_watch);
+  if (run.timer != 0) timers_.Cancel(run.timer);
+  run.stdin_watch = run.exit_watch = 0;
+  run.timer = 0;
 }
 
 }  // namespace vigil::passive

@@ -3,48 +3,59 @@
 // stdin through a non-blocking pipe registered with the EventLoop, and the
 // delivery succeeds when the command exits 0.
 //
-// The command runs under a small intermediate child that waits for it and
-// writes its wait status to a pipe: vigild reaps every child that is not a
-// unit's main process (Supervisor::ReapOrphans) and would otherwise take the
-// exit status first. A command that outlives `timeout` is killed (its whole
-// process group) and the delivery fails.
+// The Spawner starts `/bin/sh -c '"$@" >/dev/null 2>&1; echo $?'` with the
+// command as its arguments (exec'd at once, a session of its own, stdin the
+// pipe, stdout a second pipe): neither process holds a descriptor of
+// vigild's, vigild holds the only write end of the command's stdin (EOF as
+// soon as the batch is written), and the exit status comes back as text on
+// the second pipe, since vigild's orphan reaper may take the shell's own
+// wait status first. The shell's pidfd says when it is gone. A command still
+// running after `timeout` is killed with its session and the delivery fails
+// then; nothing here waits in a system call.
 #ifndef VIGIL_SUPERVISOR_PASSIVE_NSCA_SINK_H_
 #define VIGIL_SUPERVISOR_PASSIVE_NSCA_SINK_H_
 
-#include <sys/types.h>
-
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "supervisor/event_loop.h"
 #include "supervisor/passive/delivery_queue.h"
+#include "supervisor/spawner.h"
 #include "supervisor/timer_queue.h"
-#include "supervisor/unique_fd.h"
 
 namespace vigil::passive {
 
 class NscaSink : public Sink {
  public:
-  NscaSink(EventLoop& loop, TimerQueue& timers, std::vector<std::string> argv,
+  NscaSink(EventLoop& loop, TimerQueue& timers, Spawner spawner, std::vector<std::string> argv,
            std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  // Kills the commands still running (vigild is stopping); waits for none.
   ~NscaSink() override;
   std::string name() const override;
   void Deliver(const std::vector<PassiveResult>& batch, Done done) override;
 
  private:
   struct Run;
+  absl::StatusOr<std::unique_ptr<Run>> Start(std::string input);
+  absl::Status ReportedStatus(Run& run) const;
   void OnStdinWritable();
-  void OnStatus();
+  void OnExit(Run* run);
   void OnTimeout();
   void Finish(absl::Status status);
+  void Forget(Run& run);
 
   EventLoop& loop_;
   TimerQueue& timers_;
+  Spawner spawner_;
   std::vector<std::string> argv_;
   std::chrono::milliseconds timeout_;
-  std::unique_ptr<Run> run_;
+  std::unique_ptr<Run> run_;  // the delivery in flight
+  // Commands killed on timeout, reaped when their pidfd says they are gone.
+  std::map<Run*, std::unique_ptr<Run>> killed_;
 };
 
 }  // namespace vigil::passive
