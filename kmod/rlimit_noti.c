@@ -45,6 +45,7 @@
 #include <linux/cred.h>
 #include <linux/fdtable.h>
 #include <linux/file.h>
+#include <linux/ftrace.h>
 #include <linux/hashtable.h>
 #include <linux/kprobes.h>
 #include <linux/module.h>
@@ -399,27 +400,69 @@ out:
 	rcu_read_unlock();
 }
 
-static int rn_fd_install_pre(struct kprobe *kp, struct pt_regs *regs)
+/*
+ * The entry hooks are ftrace callbacks without SAVE_REGS: the trampoline
+ * saves only the argument registers (DYNAMIC_FTRACE_WITH_ARGS), where a
+ * kprobe on the same ftrace site saves all registers and goes through the
+ * kprobe table. One ops per function, so each gets its own trampoline that
+ * calls its callback directly. None of them can recurse (the callbacks call
+ * none of the hooked functions), but they run with preemption disabled by
+ * the recursion guard, which the events' GFP_ATOMIC allocations need.
+ * x86-64 only: arguments are read from rdi/rsi.
+ */
+static void notrace rn_fd_install_hook(unsigned long ip, unsigned long parent_ip,
+				       struct ftrace_ops *op,
+				       struct ftrace_regs *fregs)
 {
+	int bit = ftrace_test_recursion_trylock(ip, parent_ip);
+
+	if (bit < 0)
+		return;
 	rn_observe_current(-1);
-	return 0;
+	ftrace_test_recursion_unlock(bit);
 }
 
-static int rn_filp_close_pre(struct kprobe *kp, struct pt_regs *regs)
+static void notrace rn_filp_close_hook(unsigned long ip, unsigned long parent_ip,
+				       struct ftrace_ops *op,
+				       struct ftrace_regs *fregs)
 {
+	int bit;
+
 	/* filp_close(file, id): id is the table the fd was taken out of;
 	 * NULL for files that never had an fd, another table at exit and
 	 * for close_range(CLOSE_RANGE_UNSHARE) (its return hook counts). */
-	if (regs_get_kernel_argument(regs, 1) == (unsigned long)current->files)
-		rn_observe_current(-1);
-	return 0;
+	if (fregs->regs.si != (unsigned long)current->files)
+		return;
+	bit = ftrace_test_recursion_trylock(ip, parent_ip);
+	if (bit < 0)
+		return;
+	rn_observe_current(-1);
+	ftrace_test_recursion_unlock(bit);
 }
 
-static int rn_put_unused_fd_pre(struct kprobe *kp, struct pt_regs *regs)
+static void notrace rn_put_unused_fd_hook(unsigned long ip,
+					  unsigned long parent_ip,
+					  struct ftrace_ops *op,
+					  struct ftrace_regs *fregs)
 {
-	rn_observe_current((int)regs_get_kernel_argument(regs, 0));
-	return 0;
+	int bit = ftrace_test_recursion_trylock(ip, parent_ip);
+
+	if (bit < 0)
+		return;
+	rn_observe_current((int)fregs->regs.di);
+	ftrace_test_recursion_unlock(bit);
 }
+
+struct rn_ftrace_hook {
+	const char *name;
+	struct ftrace_ops ops;
+};
+
+static struct rn_ftrace_hook rn_ftrace_hooks[] = {
+	{ .name = "fd_install", .ops.func = rn_fd_install_hook },
+	{ .name = "filp_close", .ops.func = rn_filp_close_hook },
+	{ .name = "put_unused_fd", .ops.func = rn_put_unused_fd_hook },
+};
 
 static int rn_count_on_return(struct kretprobe_instance *ri,
 			      struct pt_regs *regs)
@@ -428,12 +471,8 @@ static int rn_count_on_return(struct kretprobe_instance *ri,
 	return 0;
 }
 
-static struct kprobe rn_kprobes[] = {
-	{ .symbol_name = "fd_install", .pre_handler = rn_fd_install_pre },
-	{ .symbol_name = "filp_close", .pre_handler = rn_filp_close_pre },
-	{ .symbol_name = "put_unused_fd", .pre_handler = rn_put_unused_fd_pre },
-};
-
+/* Rare paths: kretprobes are simpler than an exit hook and cost enough
+ * only there. */
 static struct kretprobe rn_kretprobes[] = {
 	{ .kp.symbol_name = "do_dup2", .handler = rn_count_on_return },
 	{ .kp.symbol_name = "__close_range", .handler = rn_count_on_return },
@@ -462,39 +501,48 @@ static struct kprobe rn_ioctl_kprobe = {
 	.pre_handler = rn_ioctl_syscall_pre,
 };
 
+/* Caller holds rn_mutex. Disarms the first n kretprobes and ftrace hooks. */
+static void rn_disarm(int nr_kretprobes, int nr_ftrace_hooks)
+{
+	int i;
+
+	for (i = 0; i < nr_ftrace_hooks; i++)
+		unregister_ftrace_function(&rn_ftrace_hooks[i].ops);
+	for (i = 0; i < nr_kretprobes; i++)
+		disable_kretprobe(&rn_kretprobes[i]);
+}
+
 /* Caller holds rn_mutex. */
 static int rn_enable_hooks(void)
 {
-	int i, err;
+	int i, j = 0, err;
 
 	if (hooks_enabled)
 		return 0;
-	for (i = 0; i < ARRAY_SIZE(rn_kprobes); i++) {
-		err = enable_kprobe(&rn_kprobes[i]);
-		if (err)
-			return err;
-	}
 	for (i = 0; i < ARRAY_SIZE(rn_kretprobes); i++) {
 		err = enable_kretprobe(&rn_kretprobes[i]);
 		if (err)
-			return err;
+			goto disable;
+	}
+	for (j = 0; j < ARRAY_SIZE(rn_ftrace_hooks); j++) {
+		err = register_ftrace_function(&rn_ftrace_hooks[j].ops);
+		if (err)
+			goto disable;
 	}
 	WRITE_ONCE(hooks_enabled, true);
 	return 0;
+disable:
+	rn_disarm(i, j);
+	return err;
 }
 
 static void rn_disable_hooks_work(struct work_struct *work)
 {
-	int i;
-
 	mutex_lock(&rn_mutex);
 	/* Procs are only created under rn_mutex or by inheritance from an
 	 * existing one, so none can appear while this holds the mutex. */
 	if (hooks_enabled && !READ_ONCE(watched_processes)) {
-		for (i = 0; i < ARRAY_SIZE(rn_kprobes); i++)
-			disable_kprobe(&rn_kprobes[i]);
-		for (i = 0; i < ARRAY_SIZE(rn_kretprobes); i++)
-			disable_kretprobe(&rn_kretprobes[i]);
+		rn_disarm(ARRAY_SIZE(rn_kretprobes), ARRAY_SIZE(rn_ftrace_hooks));
 		WRITE_ONCE(hooks_enabled, false);
 	}
 	mutex_unlock(&rn_mutex);
@@ -721,6 +769,9 @@ static long rn_add_watch(struct rn_ctx *ctx, const struct rlimit_noti_subject *s
 	w = NULL;
 	err = 0;
 unlock:
+	/* A refused first watch leaves the hooks armed for nothing. */
+	if (err && !watched_processes)
+		schedule_work(&rn_disable_work);
 	spin_unlock(&rn_lock);
 unlock_mutex:
 	mutex_unlock(&rn_mutex);
@@ -1074,7 +1125,7 @@ static struct pernet_operations rn_net_ops = {
  * Module
  */
 
-static void rn_unregister_hooks(int nr_tracepoints, int nr_kprobes,
+static void rn_unregister_hooks(int nr_tracepoints, int nr_ftrace_hooks,
 				int nr_kretprobes)
 {
 	int i;
@@ -1088,13 +1139,14 @@ static void rn_unregister_hooks(int nr_tracepoints, int nr_kprobes,
 		tracepoint_synchronize_unregister();
 	for (i = 0; i < nr_kretprobes; i++)
 		unregister_kretprobe(&rn_kretprobes[i]);
-	for (i = 0; i < nr_kprobes; i++)
-		unregister_kprobe(&rn_kprobes[i]);
+	for (i = 0; i < nr_ftrace_hooks; i++)
+		ftrace_free_filter(&rn_ftrace_hooks[i].ops);
 }
 
 static int __init rn_init(void)
 {
 	int i, j = 0, k = 0, err;
+	const char *name;
 
 	BUILD_BUG_ON(sizeof(struct rlimit_noti_level) != 24);
 	BUILD_BUG_ON(offsetof(struct rlimit_noti_level, value) != 8);
@@ -1116,12 +1168,14 @@ static int __init rn_init(void)
 		if (err)
 			goto fail;
 	}
-	for (j = 0; j < ARRAY_SIZE(rn_kprobes); j++) {
-		rn_kprobes[j].flags = KPROBE_FLAG_DISABLED;
-		err = register_kprobe(&rn_kprobes[j]);
+	/* Filtered now, registered (armed) only while something is watched. */
+	for (j = 0; j < ARRAY_SIZE(rn_ftrace_hooks); j++) {
+		name = rn_ftrace_hooks[j].name;
+		err = ftrace_set_filter(&rn_ftrace_hooks[j].ops, (unsigned char *)name,
+					strlen(name), 1);
 		if (err) {
-			pr_err("rlimit_noti: kprobe on %s: %d\n",
-			       rn_kprobes[j].symbol_name, err);
+			pr_err("rlimit_noti: ftrace filter on %s: %d\n", name, err);
+			j++; /* may hold a partial filter */
 			goto fail;
 		}
 	}
@@ -1155,10 +1209,14 @@ fail:
 static void __exit rn_exit(void)
 {
 	/* Every notification fd and protocol-23 socket pins the module, so
-	 * no watch is left here: only hooks and deferred work to tear down. */
+	 * no watch is left here: only hooks and deferred work to tear down.
+	 * The hooks may still be armed (the work that disarms them queued). */
 	unregister_pernet_subsys(&rn_net_ops);
 	cancel_work_sync(&rn_disable_work);
-	rn_unregister_hooks(ARRAY_SIZE(rn_tracepoints), ARRAY_SIZE(rn_kprobes),
+	if (hooks_enabled)
+		rn_disarm(ARRAY_SIZE(rn_kretprobes), ARRAY_SIZE(rn_ftrace_hooks));
+	rn_unregister_hooks(ARRAY_SIZE(rn_tracepoints),
+			    ARRAY_SIZE(rn_ftrace_hooks),
 			    ARRAY_SIZE(rn_kretprobes));
 	rcu_barrier();
 }

@@ -13,6 +13,11 @@
 #   124  the guest hit the timeout and was killed
 #   125  the harness could not run the guest, or the guest ended without
 #        reporting an exit status (kernel panic, init failure)
+#
+# Optional, for benchmarks (see vm/README.md):
+#   VIGIL_VM_DISK_MB=N   a blank ext4 disk of N MiB on virtio-blk, mounted
+#                        read-write at /run/vigil-disk (VIGIL_VM_DISK in the
+#                        guest's environment); it is discarded after the run
 set -euo pipefail
 
 readonly SELF="$(readlink -f "${BASH_SOURCE[0]}")"
@@ -171,6 +176,15 @@ while read -r tag path; do
   mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose "$tag" "/host$path" \
     || halt_without_status "cannot mount read-only share $path"
 done <"$run/ro_mounts"
+# The optional scratch disk: its modules come from the host's /lib/modules.
+if [ -s "$run/disk_modules" ]; then
+  for m in $(cat "$run/disk_modules"); do
+    insmod "/host$m" || halt_without_status "insmod $m failed"
+  done
+  mkdir -p /host/run/vigil-disk
+  mount -t ext4 /dev/vda /host/run/vigil-disk \
+    || halt_without_status "cannot mount the scratch disk"
+fi
 # The nonce is removed before the binary runs so that it cannot print a
 # status line the host would believe.
 nonce=$(cat "$run/nonce")
@@ -306,6 +320,28 @@ while IFS= read -r dir; do
   index=$((index + 1))
 done < <(printf '%s\n' "${ro_dirs[@]+"${ro_dirs[@]}"}" | LC_ALL=C sort -u)
 
+# The optional scratch disk (VIGIL_VM_DISK_MB) and the modules that mount it,
+# in load order, skipping those built into the kernel.
+readonly DISK_MODULES=(virtio_blk crc16 mbcache jbd2 crc32c_generic ext4)
+: >"$share/disk_modules"
+disk_args=()
+if [[ -n "${VIGIL_VM_DISK_MB:-}" ]]; then
+  [[ "$VIGIL_VM_DISK_MB" =~ ^[1-9][0-9]*$ ]] || die "VIGIL_VM_DISK_MB must be a positive number of MiB, got '$VIGIL_VM_DISK_MB'"
+  command -v mkfs.ext4 >/dev/null || die "mkfs.ext4 not found (install e2fsprogs)"
+  for m in "${DISK_MODULES[@]}"; do
+    found="$(find "$moddir/kernel" -name "$m.ko" | head -n1)"
+    if [[ -z "$found" ]]; then
+      grep -qE "/$m\.ko" "$moddir/modules.builtin" 2>/dev/null && continue
+      die "module $m.ko (uncompressed) not found in $moddir/kernel and not built in"
+    fi
+    echo "$found" >>"$share/disk_modules"
+  done
+  truncate -s "${VIGIL_VM_DISK_MB}M" "$work/disk.img"
+  mkfs.ext4 -q -F "$work/disk.img" || die "mkfs.ext4 failed on $work/disk.img"
+  disk_args=(-drive "file=$work/disk.img,if=virtio,format=raw")
+  guest_env+=(VIGIL_VM_DISK=/run/vigil-disk)
+fi
+
 {
   printf 'set -- /usr/bin/env -i'
   for kv in "${guest_env[@]}"; do printf ' %s' "$(quote "$kv")"; done
@@ -341,7 +377,7 @@ timeout --foreground --kill-after=5 "$timeout_secs" qemu-system-x86_64 \
   -nographic -nodefaults -serial stdio -no-reboot \
   -kernel "$kernel" -initrd "$initramfs" \
   -append "console=ttyS0 psi=1 panic=-1 quiet" \
-  "${virtfs_args[@]}" </dev/null >"$work/console.fifo" 2>&1 &
+  "${virtfs_args[@]}" "${disk_args[@]+"${disk_args[@]}"}" </dev/null >"$work/console.fifo" 2>&1 &
 qemu_pid=$!
 interrupted=""
 trap 'interrupted=1; kill -TERM "$qemu_pid" 2>/dev/null' TERM INT HUP

@@ -77,6 +77,16 @@ case "$1" in
     fi
     [[ -f "$scratch/xml/test.xml" ]] || fail "the guest's XML_OUTPUT_FILE was not copied back"
     ;;
+  scratch_disk)
+    VIGIL_VM_DISK_MB=16 run_harness "$vm_dir/testdata/scratch_disk.sh"
+    expect_status 0
+    expect_in "$scratch/out" "disk dir: /run/vigil-disk"
+    expect_in "$scratch/out" "/dev/vda /run/vigil-disk ext4 rw"
+    expect_in "$scratch/out" "read back: written"
+    VIGIL_VM_DISK_MB=lots run_harness "$vm_dir/testdata/scratch_disk.sh"
+    expect_status 125
+    expect_in "$scratch/err" "VIGIL_VM_DISK_MB must be a positive number of MiB"
+    ;;
   *) echo "unknown case $1"; exit 2 ;;
 esac
 

@@ -6,18 +6,23 @@
  *   - loaded, a watch on another (sleeping) process,
  *   - loaded, a watch on this process (a level it never reaches, like the
  *     RFC's "rule that is not triggered"),
- * each round measuring a short batch of every configuration in turn (order
- * rotated), reported as ratios to the baseline of the same run: of the
- * fastest batch (noise only ever adds time: the best estimate of what the
- * code costs) and of the median batch. TCG emulation inflates every
- * absolute number, and the guest shares the host's cores with whatever
- * else runs there; only the ratios mean much.
+ * each round measuring every configuration in turn (order rotated, after a
+ * pause that lets the switch's deferred work finish), reported as ratios to
+ * the baseline of the same run: of the fastest sample (noise only ever adds
+ * time: the best estimate of what the code costs) and of the median one.
+ * Hot samples are short batches, so that some fit between two preemptions
+ * of the VM's vCPU by the host; cold samples are single ops. TCG emulation
+ * inflates every absolute number, and the guest shares the host's cores
+ * with whatever else runs there; only the ratios mean much.
  *
  *   open_bench MODULE.ko [--quick]
  *
  * hot:  a file on the guest's tmpfs (in memory: no I/O on open)
- * cold: a file on the 9p root (every open is a round trip to the host, the
- *       VM's stand-in for the RFC's eMMC)
+ * cold: a file on the harness's ext4 scratch disk (virtio-blk; run with
+ *       VIGIL_VM_DISK_MB, which sets VIGIL_VM_DISK), the VM's stand-in for
+ *       the RFC's eMMC: the page, inode and dentry caches are dropped before
+ *       every open, untimed, so each timed open()+close() reads the
+ *       directory and the inode from the disk
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -46,7 +51,11 @@ static const char *const config_names[NR_CONFIGS] = {
 	"watch on this process",
 };
 
-#define MAX_ROUNDS 25
+#define MAX_ROUNDS 20
+#define HOT_BATCHES 20 /* per round and configuration */
+#define HOT_BATCH_OPS 200
+#define COLD_OPS 15 /* per round and configuration */
+#define SETTLE_US 200000
 
 static const char *module_path;
 static pid_t other;
@@ -123,23 +132,55 @@ static int enter(int config)
 	return fd;
 }
 
-static double ns_per_op(const char *path, int ops)
+/* Times `ops` open()+close() of `path` one by one, each after dropping the
+ * caches (untimed); appends each op's ns to samples. */
+static void time_cold_ops(const char *path, int ops, double *samples)
 {
+	int drop = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
 	struct timespec t0, t1;
 	int i;
 
-	for (i = 0; i < ops / 10; i++) /* warm up */
-		close(open(path, O_RDONLY));
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (drop < 0)
+		die("/proc/sys/vm/drop_caches");
 	for (i = 0; i < ops; i++) {
-		int fd = open(path, O_RDONLY);
+		int fd;
 
+		if (pwrite(drop, "3", 1, 0) != 1)
+			die("drop_caches");
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		fd = open(path, O_RDONLY);
 		if (fd < 0)
 			die(path);
 		close(fd);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		samples[i] = (t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec);
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) / ops;
+	close(drop);
+}
+
+/* Times `batches` batches of HOT_BATCH_OPS open()+close() of `path`;
+ * appends each batch's ns/op to samples. Batches are short so that some
+ * run between two preemptions of the VM's vCPU on a busy host. */
+static void time_hot_batches(const char *path, int batches, double *samples)
+{
+	struct timespec t0, t1;
+	int b, i;
+
+	for (i = 0; i < HOT_BATCH_OPS; i++) /* warm up */
+		close(open(path, O_RDONLY));
+	for (b = 0; b < batches; b++) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		for (i = 0; i < HOT_BATCH_OPS; i++) {
+			int fd = open(path, O_RDONLY);
+
+			if (fd < 0)
+				die(path);
+			close(fd);
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		samples[b] = ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) /
+			     HOT_BATCH_OPS;
+	}
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -157,12 +198,14 @@ static double median(double *v, int n)
 
 int main(int argc, char **argv)
 {
-	static double hot[NR_CONFIGS][MAX_ROUNDS], cold[NR_CONFIGS][MAX_ROUNDS];
+	static double hot[NR_CONFIGS][MAX_ROUNDS * HOT_BATCHES];
+	static double cold[NR_CONFIGS][MAX_ROUNDS * COLD_OPS];
 	const char *hot_path = "/tmp/rlimit_noti_bench_hot";
-	const char *cold_path = "/etc/hostname";
+	const char *disk = getenv("VIGIL_VM_DISK");
+	char cold_path[4096];
 	int quick = argc == 3 && strcmp(argv[2], "--quick") == 0;
-	int rounds = quick ? 1 : MAX_ROUNDS, hot_ops = quick ? 500 : 4000;
-	int cold_ops = quick ? 20 : 200;
+	int rounds = quick ? 1 : MAX_ROUNDS;
+	int hot_batches = quick ? 2 : HOT_BATCHES, cold_ops = quick ? 2 : COLD_OPS;
 	double hot_min[NR_CONFIGS], cold_min[NR_CONFIGS];
 	double hot_med[NR_CONFIGS], cold_med[NR_CONFIGS];
 	cpu_set_t cpu;
@@ -173,9 +216,15 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	module_path = argv[1];
+	if (!disk) {
+		fprintf(stderr, "open_bench: no VIGIL_VM_DISK: run the VM harness "
+				"with VIGIL_VM_DISK_MB=64 for the cold file\n");
+		return 2;
+	}
+	snprintf(cold_path, sizeof(cold_path), "%s/rlimit_noti_bench_cold", disk);
 	close(open(hot_path, O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
-	if (access(cold_path, R_OK))
-		die(cold_path);
+	close(open(cold_path, O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
+	sync();
 	CPU_ZERO(&cpu);
 	CPU_SET(0, &cpu);
 	sched_setaffinity(0, sizeof(cpu), &cpu);
@@ -189,8 +238,10 @@ int main(int argc, char **argv)
 		for (i = 0; i < NR_CONFIGS; i++) {
 			int config = (i + r) % NR_CONFIGS, fd = enter(config);
 
-			hot[config][r] = ns_per_op(hot_path, hot_ops);
-			cold[config][r] = ns_per_op(cold_path, cold_ops);
+			usleep(SETTLE_US);
+			time_hot_batches(hot_path, hot_batches,
+					 &hot[config][r * hot_batches]);
+			time_cold_ops(cold_path, cold_ops, &cold[config][r * cold_ops]);
 			if (fd >= 0)
 				close(fd);
 		}
@@ -199,15 +250,19 @@ int main(int argc, char **argv)
 	kill(other, SIGKILL);
 	waitpid(other, NULL, 0);
 	unlink(hot_path);
+	unlink(cold_path);
 
 	for (c = 0; c < NR_CONFIGS; c++) {
-		hot_med[c] = median(hot[c], rounds); /* sorts: [0] is the min */
-		cold_med[c] = median(cold[c], rounds);
+		/* median() sorts: [0] is then the min */
+		hot_med[c] = median(hot[c], rounds * hot_batches);
+		cold_med[c] = median(cold[c], rounds * cold_ops);
 		hot_min[c] = hot[c][0];
 		cold_min[c] = cold[c][0];
 	}
-	printf("open()+close() in the VM: %d rounds, batches of %d (hot) and %d (cold) ops\n",
-	       rounds, hot_ops, cold_ops);
+	printf("open()+close() in the VM: %d rounds; per round and configuration %d batches "
+	       "of %d ops (hot, tmpfs) and %d single ops (cold, ext4 on virtio-blk, caches "
+	       "dropped before each)\n",
+	       rounds, hot_batches, HOT_BATCH_OPS, cold_ops);
 	printf("%-30s %10s %9s %9s | %10s %9s %9s\n", "", "hot ns/op", "overhead",
 	       "(median)", "cold ns/op", "overhead", "(median)");
 	for (c = 0; c < NR_CONFIGS; c++)
@@ -221,6 +276,7 @@ int main(int argc, char **argv)
 	       "RFC rlimit-events (Odroid U3+)", "", 5.63, "", "", 1.58);
 	printf("%-30s %10s %+8.2f%% %9s | %10s %+8.2f%%\n", "audit, one rule (Odroid U3+)",
 	       "", 44.6, "", "", 33.34);
-	printf("overhead: of the fastest batch (noise only adds); (median): of the median batch\n");
+	printf("overhead: of the fastest sample (noise only adds); (median): of the median "
+	       "sample (hot: a batch's ns/op, cold: one op)\n");
 	return 0;
 }
