@@ -770,9 +770,10 @@ def storm(kids, marker, vigild, units, runs_per_unit):
 # directory is open only while spawning, and every unit's cgroup.events is
 # watched through one inotify fd.
 FDS_PER_UNIT = 2
-# Open only for a moment while a unit is spawned (cgroup directory, the pipe's
-# write end, the spawner's exec-error pipe) or a request is answered.
-SPAWN_FDS = 16
+# Open only for a moment while a unit is spawned (the cgroup directory, the
+# output pipe's write end, the spawner's exec-error pipe), a unit file is read
+# or the bench's request is answered.
+SPAWN_FDS = 8
 
 
 def scale(kids, marker, vigild, wanted, idle_s):

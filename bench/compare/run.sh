@@ -7,6 +7,9 @@
 #
 #   bench/compare/run.sh            # the full run, about 20 minutes on 2 cores
 #   bench/compare/run.sh --quick    # the same at toy sizes, about 2 minutes
+#   bench/compare/run.sh --merge --only scale,scale_exe
+#                                   # re-measure sections into the existing report
+#                                   # (any compare.py option after --quick)
 #
 # Needs root. Set VIGIL_BAZEL_OUTPUT_BASE to build in your own Bazel output
 # base on a shared machine. Every daemon runs in a temp dir, in the
@@ -21,6 +24,7 @@ out=bench
 if [[ ${1:-} == --quick ]]; then
   quick=(--quick)
   out=${TMPDIR:-/tmp}/vigil-bench-quick
+  shift
 fi
 
 if [[ $(id -u) -ne 0 ]]; then
@@ -50,7 +54,7 @@ python=/usr/bin/python3
 [[ -x $python ]] || python=python3
 ulimit -n "$(ulimit -Hn)"  # supervisord's minfds, the scale run's units
 mkdir -p "$out"
-"$python" bench/compare/compare.py "${quick[@]}" --vigild "$bin/supervisor/vigild" \
+"$python" bench/compare/compare.py "${quick[@]}" "$@" --vigild "$bin/supervisor/vigild" \
   --marker "$bin/bench/marker" --bench-dir "$bin/bench" --out "$out/results.json"
 "$python" bench/compare/report.py "$out/results.json" --markdown "$out/RESULTS.md" \
   --plots "$out/plots"
