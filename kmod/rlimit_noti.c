@@ -29,8 +29,11 @@
  * to a private number, and rn_ioctl() puts the caller's register back, so
  * programs written against the RFC work unchanged.
  *
- * Cost. The kprobes are registered disabled and enabled only while at least
- * one process is watched, so a loaded module with no watches costs nothing.
+ * The entry hooks are ftrace callbacks without SAVE_REGS; the two return
+ * hooks are kretprobes.
+ *
+ * Cost. The hooks are armed only while at least one process is watched, so
+ * a loaded module with no watches costs nothing.
  * While enabled, an unwatched process pays one RCU hash lookup of its tgid
  * per hook; a watched one re-reads its bitmap (max_fds/64 words) under a
  * per-process lock and walks only its NOFILE watcher list.
@@ -134,7 +137,7 @@ module_param(watches, int, 0444);
 MODULE_PARM_DESC(watches, "watches on all notification fds");
 static bool hooks_enabled;
 module_param(hooks_enabled, bool, 0444);
-MODULE_PARM_DESC(hooks_enabled, "fd kprobes armed (only while something is watched)");
+MODULE_PARM_DESC(hooks_enabled, "fd hooks armed (only while something is watched)");
 
 static int notification_fds; /* under rn_mutex */
 module_param(notification_fds, int, 0444);
