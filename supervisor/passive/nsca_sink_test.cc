@@ -16,6 +16,7 @@
 #include "absl/strings/strip.h"
 #include "gtest/gtest.h"
 #include "supervisor/passive/sink_testing.h"
+#include "supervisor/pidfd_source.h"
 
 namespace vigil::passive {
 namespace {
@@ -105,6 +106,30 @@ TEST_P(NscaSinkTest, WritesTheBatchToStdinAndSucceedsWhenTheCommandExitsZero) {
   EXPECT_EQ(outcome->delivered, batch.size());
   EXPECT_EQ(Slurp(out), NscaInput(batch));
   EXPECT_EQ(Children(), "");  // reaped
+}
+
+// A unit started while a delivery is in flight must not hold the command's
+// stdin open (send_nsca would wait for EOF until the timeout).
+TEST_P(NscaSinkTest, AUnitSpawnedMeanwhileDoesNotHoldTheCommandsStdin) {
+  const std::string out = dir_ + "/out";
+  MakeSink({"/bin/sh", "-c", "cat > " + out});
+  std::optional<PidfdSource> unit;
+  auto spawn_unit_once = [&] {
+    if (unit) return;
+    SpawnRequest request;
+    request.argv = {"/bin/sleep", "600"};
+    auto spawned = Spawner(GetParam()).Spawn(request);
+    ASSERT_TRUE(spawned.ok()) << spawned.status();
+    unit.emplace(*std::move(spawned));
+  };
+  const std::vector<PassiveResult> batch = Batch(5000);  // several loop turns
+  auto outcome = DeliverAndWait(batch, milliseconds(20000), spawn_unit_once);
+  ASSERT_TRUE(unit.has_value());
+  ASSERT_TRUE(unit->SendSignal(SIGKILL).ok());
+  ASSERT_TRUE(outcome.has_value()) << "the delivery never ended";
+  EXPECT_TRUE(outcome->status.ok()) << outcome->status;
+  EXPECT_EQ(Slurp(out), NscaInput(batch));
+  waitpid(unit->pid(), nullptr, 0);
 }
 
 // vigild reaps every child that is not a unit's main process when SIGCHLD
