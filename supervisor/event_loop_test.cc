@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -81,6 +82,36 @@ TEST_P(EventLoopTest, TimerQueueFiresInDeadlineOrderAndDisarmsWhenEmpty) {
   EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(30));
   EXPECT_FALSE((*timers)->armed());
   EXPECT_EQ((*timers)->pending(), 0u);
+}
+
+TEST_P(EventLoopTest, TimerCallbackCancelsATimerDueInTheSameWakeup) {
+  auto timers = TimerQueue::Create(*loop_);
+  ASSERT_TRUE(timers.ok());
+  std::vector<int> fired;
+  TimerQueue::TimerId second = 0;
+  (*timers)->ScheduleAfter(std::chrono::milliseconds(5), [&] {
+    fired.push_back(1);
+    (*timers)->Cancel(second);
+  });
+  second = (*timers)->ScheduleAfter(std::chrono::milliseconds(5), [&] { fired.push_back(2); });
+  // Both are due by the time the loop first runs.
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  while ((*timers)->armed()) ASSERT_TRUE(loop_->RunOnce().ok());
+  EXPECT_EQ(fired, std::vector<int>{1});
+}
+
+TEST_P(EventLoopTest, TimerScheduledByACallbackWaitsForTheNextWakeup) {
+  auto timers = TimerQueue::Create(*loop_);
+  ASSERT_TRUE(timers.ok());
+  int runs = 0;
+  std::function<void()> again = [&] {
+    if (++runs < 3) (*timers)->ScheduleAfter(std::chrono::nanoseconds(0), again);
+  };
+  (*timers)->ScheduleAfter(std::chrono::nanoseconds(0), again);
+  ASSERT_TRUE(loop_->RunOnce().ok());
+  EXPECT_EQ(runs, 1);
+  while (runs < 3) ASSERT_TRUE(loop_->RunOnce().ok());
+  EXPECT_FALSE((*timers)->armed());
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, EventLoopTest,

@@ -4,7 +4,6 @@
 #include <sys/timerfd.h>
 
 #include <cerrno>
-#include <vector>
 
 #include "common/errno_status.h"
 
@@ -49,13 +48,16 @@ void TimerQueue::OnReady() {
   while (read(fd_.get(), &expirations, sizeof expirations) > 0) {
   }
   armed_for_.reset();
+  // One at a time, so that a callback can still cancel a timer due in the same
+  // wakeup; timers scheduled by these callbacks wait for the next wakeup.
   auto now = Clock::now();
-  std::vector<std::function<void()>> due;
-  while (!by_deadline_.empty() && by_deadline_.begin()->first <= now) {
-    due.push_back(std::move(by_deadline_.begin()->second.second));
+  TimerId first_new_id = next_id_;
+  while (!by_deadline_.empty() && by_deadline_.begin()->first <= now &&
+         by_deadline_.begin()->second.first < first_new_id) {
+    std::function<void()> callback = std::move(by_deadline_.begin()->second.second);
     by_deadline_.erase(by_deadline_.begin());
+    callback();
   }
-  for (auto& callback : due) callback();
   Rearm();
 }
 
