@@ -1142,6 +1142,8 @@ def main():
     def timed(section, fn):
         t = time.monotonic()
         value = fn()
+        if value is not None:  # in the file before the next section can fail
+            results[section] = value
         timing = results["reruns"][-1] if args.merge else results["timing"]
         timing[section] = round(time.monotonic() - t, 1)
         save()  # a later section failing keeps what was measured
