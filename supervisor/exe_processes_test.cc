@@ -207,7 +207,9 @@ TEST_F(ExeProcessesTest, StormReadLateLosesNoExec) {
   WaitUntilRunningExe({first, second});
   StartWatching();
   ASSERT_THAT(processes_->Pids(), ElementsAre(first, second));
-  constexpr int kStorm = 1000;  // well below the kernel's 16384-event queue
+  // Well below the kernel's 16384-event queue; fewer in the TCG VM, where
+  // each fork+exec takes tens of milliseconds.
+  const int kStorm = getenv("VIGIL_IN_VM") ? 100 : 1000;
   std::multiset<pid_t> spawned;
   for (int i = 0; i < kStorm; ++i) {
     pid_t child = RunBinary(exe_, "0");
@@ -235,19 +237,19 @@ TEST_F(ExeProcessesTest, StormReadLateLosesNoExec) {
 TEST_F(ExeProcessesTest, OldestFollowsExitsInAnyOrder) {
   StartWatching();
   std::vector<pid_t> started;
-  for (int i = 0; i < 6; ++i) {
+  for (int i = 0; i < 4; ++i) {
     started.push_back(Spawn(exe_));
     ASSERT_TRUE(RunUntil([&] { return attached_.size() == started.size(); }));
     usleep(20000);  // distinct start times (10 ms clock ticks)
   }
   EXPECT_EQ(processes_->Pids(), started);
-  for (int index : {3, 0, 1, 5}) {
+  for (int index : {2, 0}) {
     KillChild(started[index]);
     size_t want = exited_.size() + 1;
     ASSERT_TRUE(RunUntil([&] { return exited_.size() == want; }));
   }
-  EXPECT_THAT(processes_->Pids(), ElementsAre(started[2], started[4]));
-  EXPECT_EQ(processes_->oldest(), started[2]);
+  EXPECT_THAT(processes_->Pids(), ElementsAre(started[1], started[3]));
+  EXPECT_EQ(processes_->oldest(), started[1]);
 }
 
 TEST_F(ExeProcessesTest, MissingFileIsAnErrorNamingIt) {
