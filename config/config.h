@@ -187,6 +187,21 @@ struct WatchSpec {
   bool operator==(const WatchSpec&) const = default;
 };
 
+// Where a unit's stdout and stderr go (`output:`), like systemd's
+// StandardOutput= or supervisord's stdout_logfile.
+enum class OutputMode {
+  kLog,      // one pipe, read by vigild line by line into its log
+  kNull,     // /dev/null: vigild holds no fd for it
+  kFile,     // appended to `file`, opened by vigild at each start, not kept
+  kInherit,  // vigild's own stdout and stderr
+};
+
+struct OutputSpec {
+  OutputMode mode = OutputMode::kLog;
+  std::string file;  // kFile: an absolute path
+  bool operator==(const OutputSpec&) const = default;
+};
+
 struct UnitConfig {
   std::string name;         // file stem
   std::string source_path;  // the YAML file it came from
@@ -204,6 +219,7 @@ struct UnitConfig {
   std::vector<std::string> after;
   std::optional<AttachSpec> attach;
   std::string pidfile;  // for type: forking, the daemon's pid after startup
+  OutputSpec output;
   WatchSpec watch;
   bool operator==(const UnitConfig&) const = default;
 };

@@ -241,6 +241,34 @@ void ReadAfter(const Field& field, UnitRead& read) {
   }
 }
 
+constexpr absl::string_view kOutputExpectation =
+    "log, null, inherit or a map with file: PATH";
+
+std::optional<OutputSpec> ReadOutput(const Field& field) {
+  const YAML::Node& node = field.node();
+  // `output: null` is YAML's null; an empty `output:` is null too, but its
+  // position is the next token's, not on the key's line.
+  if (node.IsNull() && node.Mark().line == field.blame().line) {
+    return OutputSpec{.mode = OutputMode::kNull};
+  }
+  if (node.IsMap()) {
+    MapFields map(field, kOutputExpectation, {"file"});
+    if (!map.clean()) return std::nullopt;
+    std::optional<Field> file = map.Require("file", "an absolute path");
+    if (!file) return std::nullopt;
+    std::optional<std::string> path = file->AbsolutePath();
+    if (!path) return std::nullopt;
+    return OutputSpec{.mode = OutputMode::kFile, .file = *path};
+  }
+  static constexpr std::pair<absl::string_view, OutputMode> kModes[] = {
+      {"log", OutputMode::kLog}, {"null", OutputMode::kNull}, {"inherit", OutputMode::kInherit}};
+  for (const auto& [name, mode] : kModes) {
+    if (node.IsScalar() && node.Scalar() == name) return OutputSpec{.mode = mode};
+  }
+  field.Expected(kOutputExpectation);
+  return std::nullopt;
+}
+
 void ReadUnitBody(const MapFields& map, const LoadOptions& options,
                   UnitRead& read) {
   UnitConfig& unit = read.unit;
@@ -279,6 +307,14 @@ void ReadUnitBody(const MapFields& map, const LoadOptions& options,
   if (auto f = map.Get("start_limit")) ReadStartLimit(*f, unit.start_limit);
   if (auto f = map.Get("stop")) ReadStop(*f, unit.stop);
   if (auto f = map.Get("after")) ReadAfter(*f, read);
+  if (auto f = map.Get("output")) {
+    if (unit.attach && unit.attach->start.empty()) {
+      f->Fail("expected output only with exec or attach.start (vigild starts no process), "
+              "got it with attach alone");
+    } else {
+      Assign(ReadOutput(*f), unit.output);
+    }
+  }
   if (auto f = map.Get("watch")) unit.watch = ReadWatch(*f, options);
 }
 
@@ -295,7 +331,8 @@ std::optional<UnitRead> ReadUnit(const std::string& file, std::string name,
   std::optional<MapFields> map = ReadRootMap(
       file, "a map of unit settings",
       {"exec", "shell", "env", "cwd", "user", "group", "type", "pidfile",
-       "restart", "backoff", "start_limit", "stop", "after", "attach", "watch"},
+       "restart", "backoff", "start_limit", "stop", "after", "attach", "output",
+       "watch"},
       errors);
   if (!map) return std::nullopt;
   UnitRead read;

@@ -82,7 +82,7 @@ TEST_P(BadInputTest, ReportsExactErrorAndLocation) {
 
 constexpr char kUnitKeys[] =
     "exec, shell, env, cwd, user, group, type, pidfile, restart, backoff, "
-    "start_limit, stop, after, attach, watch";
+    "start_limit, stop, after, attach, output, watch";
 
 const BadCase kBadCases[] = {
     // -- the main file --
@@ -165,7 +165,7 @@ const BadCase kBadCases[] = {
     {"unknown_key", "units/web.yaml", "exec: [/bin/true]\nrestat: always\n",
      "units/web.yaml:2:1: restat: expected a key among exec, shell, env, cwd, "
      "user, group, type, pidfile, restart, backoff, start_limit, stop, after, "
-     "attach, watch, got \"restat\""},
+     "attach, output, watch, got \"restat\""},
     {"duplicate_key", "units/web.yaml",
      "exec: [/bin/true]\nrestart: always\nrestart: never\n",
      "units/web.yaml:3:1: restart: expected each key once, got a second "
@@ -422,6 +422,26 @@ const BadCase kBadCases[] = {
      "    on: {soft: [{exec: []}]}\n",
      "units/web.yaml:5:18: watch.runaway.on.soft[0].exec: expected a non-empty "
      "list of strings, got an empty list"},
+    // -- output --
+    {"output_unknown_word", "units/web.yaml", "exec: [/bin/true]\noutput: journal\n",
+     "units/web.yaml:2:1: output: expected log, null, inherit or a map with file: PATH, "
+     "got \"journal\""},
+    {"output_empty", "units/web.yaml", "exec: [/bin/true]\noutput:\n",
+     "units/web.yaml:2:1: output: expected log, null, inherit or a map with file: PATH, "
+     "got nothing"},
+    {"output_list", "units/web.yaml", "exec: [/bin/true]\noutput: [log]\n",
+     "units/web.yaml:2:1: output: expected log, null, inherit or a map with file: PATH, "
+     "got a list"},
+    {"output_file_relative", "units/web.yaml", "exec: [/bin/true]\noutput: {file: web.log}\n",
+     "units/web.yaml:2:10: output.file: expected an absolute path, got \"web.log\""},
+    {"output_file_missing", "units/web.yaml", "exec: [/bin/true]\noutput: {}\n",
+     "units/web.yaml:2:1: output.file: expected an absolute path, got nothing (the key is "
+     "missing)"},
+    {"output_map_unknown_key", "units/web.yaml", "exec: [/bin/true]\noutput: {path: /x}\n",
+     "units/web.yaml:2:10: output.path: expected a key among file, got \"path\""},
+    {"output_with_attach_alone", "units/web.yaml", "attach: {pid: 1}\noutput: null\n",
+     "units/web.yaml:2:1: output: expected output only with exec or attach.start (vigild "
+     "starts no process), got it with attach alone"},
 };
 
 INSTANTIATE_TEST_SUITE_P(Table, BadInputTest, ::testing::ValuesIn(kBadCases),
@@ -490,6 +510,32 @@ after: [db]
   expected.after = {"db"};
   EXPECT_EQ(config->units[0].name, "db");  // sorted by name
   EXPECT_EQ(config->units[1], expected);
+}
+
+TEST_F(LoaderTest, OutputModes) {
+  Write("vigil.yaml", "units_dir: units\n");
+  const char* const kUnits[] = {
+      "exec: [/bin/true]\n",
+      "exec: [/bin/true]\noutput: log\n",
+      "exec: [/bin/true]\noutput: null\n",
+      "exec: [/bin/true]\noutput: ~\n",
+      "exec: [/bin/true]\noutput: \"null\"\n",
+      "exec: [/bin/true]\noutput: inherit\n",
+      "exec: [/bin/true]\noutput:\n  file: /var/log/g.log\n",
+      "attach: {pidfile: /run/h.pid, start: [/bin/h]}\noutput: null\n",
+  };
+  char name = 'a';
+  for (const char* yaml : kUnits) Write(absl::StrCat("units/", std::string(1, name++), ".yaml"), yaml);
+  absl::StatusOr<Config> config = LoadConfig("vigil.yaml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  std::vector<OutputSpec> outputs;
+  for (const UnitConfig& unit : config->units) outputs.push_back(unit.output);
+  EXPECT_THAT(outputs, ElementsAre(OutputSpec{OutputMode::kLog}, OutputSpec{OutputMode::kLog},
+                                   OutputSpec{OutputMode::kNull}, OutputSpec{OutputMode::kNull},
+                                   OutputSpec{OutputMode::kNull},
+                                   OutputSpec{OutputMode::kInherit},
+                                   OutputSpec{OutputMode::kFile, "/var/log/g.log"},
+                                   OutputSpec{OutputMode::kNull}));
 }
 
 TEST_F(LoaderTest, WatchSectionBecomesStructuredSpec) {

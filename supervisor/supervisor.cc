@@ -19,6 +19,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/errno_status.h"
 #include "common/status_macros.h"
 #include "config/loader.h"
 #include "supervisor/exe_processes.h"
@@ -344,23 +345,25 @@ void Supervisor::SpawnMain(Unit& unit, const std::vector<std::string>& argv) {
   request.group = unit.config.group;
   // Held only while spawning: a unit keeps no fd on its cgroup directory.
   absl::StatusOr<UniqueFd> cgroup_dir = unit.cgroup->OpenDir();
-  // stdout and stderr share one pipe (as systemd's journal stream does): one
-  // fd per running unit instead of two.
-  int out[2];
-  if (!cgroup_dir.ok() || pipe2(out, O_CLOEXEC) < 0) {
-    SetState(unit, UnitState::kFailed,
-             cgroup_dir.ok() ? absl::StrCat("pipe2: ", strerror(errno))
-                             : std::string(cgroup_dir.status().message()));
+  if (!cgroup_dir.ok()) {
+    SetState(unit, UnitState::kFailed, std::string(cgroup_dir.status().message()));
     return;
   }
-  request.cgroup_dir_fd = cgroup_dir->get();
-  request.stdout_fd = out[1];
-  request.stderr_fd = out[1];
-  auto child = spawner_->Spawn(request);
-  close(out[1]);
+  // A file that cannot be opened fails this start like an exec that fails:
+  // the restart policy decides whether to try again.
+  absl::StatusOr<OutputEnds> output = OpenOutput(unit.config.output);
+  absl::StatusOr<PidfdSource> child = absl::UnknownError("not spawned");
+  if (!output.ok()) {
+    child = output.status();
+  } else {
+    request.cgroup_dir_fd = cgroup_dir->get();
+    request.stdout_fd = output->child_stdout;
+    request.stderr_fd = output->child_stderr;
+    child = spawner_->Spawn(request);
+    output->child_end.reset();
+  }
   cgroup_dir->reset();
   if (!child.ok()) {
-    close(out[0]);
     unit.last_exit = ExitStatus{.known = true, .code = 127};
     unit.last_exit_time = absl::Now();
     unit.last_run = unit.last_exit_time - unit.started_wall;
@@ -370,7 +373,7 @@ void Supervisor::SpawnMain(Unit& unit, const std::vector<std::string>& argv) {
     return;
   }
   int pid = child->pid();
-  CaptureOutput(unit, out[0], pid);
+  if (output->log_end.get() >= 0) CaptureOutput(unit, output->log_end.release(), pid);
   bool is_starter = unit.config.attach || unit.config.type == config::ServiceType::kForking;
   Publish({.unit = unit.config.name, .pid = pid, .kind = "spawn",
            .mechanism = spawner_->method() == Spawner::Method::kClone3 ? "clone3" : "fork",
@@ -559,6 +562,38 @@ void Supervisor::NotifyMainGone(const Unit& unit, int pid) {
 
 void Supervisor::RegisterCommand(const std::string& cmd, ControlServer::Handler handler) {
   commands_[cmd] = std::move(handler);
+}
+
+absl::StatusOr<Supervisor::OutputEnds> Supervisor::OpenOutput(
+    const config::OutputSpec& output) {
+  OutputEnds ends;
+  switch (output.mode) {
+    case config::OutputMode::kLog: {
+      // stdout and stderr share one pipe (as systemd's journal stream does):
+      // one fd per running unit instead of two.
+      int fds[2];
+      if (pipe2(fds, O_CLOEXEC) < 0) return ErrnoStatus("output: pipe2", errno);
+      ends.log_end.reset(fds[0]);
+      ends.child_end.reset(fds[1]);
+      break;
+    }
+    case config::OutputMode::kFile: {
+      // Opened at each start, so a rotated file is followed by the next
+      // start; vigild keeps nothing open once the child has it.
+      int fd = open(output.file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+      if (fd < 0) return ErrnoStatus(absl::StrCat("output file ", output.file), errno);
+      ends.child_end.reset(fd);
+      break;
+    }
+    case config::OutputMode::kInherit:
+      ends.child_stdout = STDOUT_FILENO;
+      ends.child_stderr = STDERR_FILENO;
+      return ends;
+    case config::OutputMode::kNull:
+      return ends;  // the Spawner gives the child /dev/null
+  }
+  ends.child_stdout = ends.child_stderr = ends.child_end.get();
+  return ends;
 }
 
 void Supervisor::CaptureOutput(Unit& unit, int read_fd, int pid) {

@@ -130,6 +130,15 @@ class Supervisor {
   void FinishStop(Unit& unit);
   void ScheduleRestart(Unit& unit);
   void SetState(Unit& unit, UnitState state, std::string why);
+  // The fds a spawn hands the child as stdout and stderr (-1: /dev/null) for
+  // the unit's `output:`; `log_end` is the read end vigild keeps (kLog only).
+  struct OutputEnds {
+    UniqueFd log_end;
+    UniqueFd child_end;  // closed in vigild once the child has it
+    int child_stdout = -1;
+    int child_stderr = -1;
+  };
+  static absl::StatusOr<OutputEnds> OpenOutput(const config::OutputSpec& output);
   // Logs what the process writes to stdout and stderr (one pipe), line by line.
   void CaptureOutput(Unit& unit, int read_fd, int pid);
   bool CgroupPopulated(const Unit& unit) const;
