@@ -6,10 +6,11 @@
  *   - loaded, a watch on another (sleeping) process,
  *   - loaded, a watch on this process (a level it never reaches, like the
  *     RFC's "rule that is not triggered"),
- * each round measuring every configuration in turn (order rotated, after a
- * pause that lets the switch's deferred work finish), reported as ratios to
- * the baseline of the same run: of the fastest sample (noise only ever adds
- * time: the best estimate of what the code costs) and of the median one.
+ * each round measuring every configuration in turn (the 24 rounds run the
+ * 24 orders once each, with a pause after each switch that lets its
+ * deferred work finish), reported as ratios to the baseline of the same
+ * run: of the fastest sample (noise only ever adds time: the best estimate
+ * of what the code costs) and of the median one.
  * Hot samples are short batches, so that some fit between two preemptions
  * of the VM's vCPU by the host; cold samples are single ops. TCG emulation
  * inflates every absolute number, and the guest shares the host's cores
@@ -51,7 +52,7 @@ static const char *const config_names[NR_CONFIGS] = {
 	"watch on this process",
 };
 
-#define MAX_ROUNDS 20
+#define MAX_ROUNDS 24 /* every order of the 4 configurations once */
 #define HOT_BATCHES 20 /* per round and configuration */
 #define HOT_BATCH_OPS 200
 #define COLD_OPS 15 /* per round and configuration */
@@ -183,6 +184,25 @@ static void time_hot_batches(const char *path, int batches, double *samples)
 	}
 }
 
+/* The i-th configuration of round r: round r runs the (r mod 24)-th of the
+ * 24 orders, so every configuration follows every other equally often (a
+ * switch leaves work behind: the previous watch's hooks being disarmed). */
+static int config_of(int r, int i)
+{
+	static const int fact[NR_CONFIGS] = { 6, 2, 1, 1 };
+	int left[NR_CONFIGS] = { 0, 1, 2, 3 }, code = r % 24, chosen = 0, j, k;
+
+	for (k = 0; k <= i; k++) {
+		int pick = code / fact[k];
+
+		code %= fact[k];
+		chosen = left[pick];
+		for (j = pick; j < NR_CONFIGS - 1 - k; j++)
+			left[j] = left[j + 1];
+	}
+	return chosen;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -236,7 +256,7 @@ int main(int argc, char **argv)
 
 	for (r = 0; r < rounds; r++) {
 		for (i = 0; i < NR_CONFIGS; i++) {
-			int config = (i + r) % NR_CONFIGS, fd = enter(config);
+			int config = config_of(r, i), fd = enter(config);
 
 			usleep(SETTLE_US);
 			time_hot_batches(hot_path, hot_batches,
