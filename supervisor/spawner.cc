@@ -1,5 +1,6 @@
 #include "supervisor/spawner.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/sched.h>
@@ -88,6 +89,16 @@ absl::StatusOr<std::string> ResolveExecutable(const SpawnRequest& request) {
       absl::StrCat("exec ", name, ": not found in PATH=", path));
 }
 
+// Without /proc: every number below the soft RLIMIT_NOFILE (called before
+// the child's limit is lowered back, so it covers every fd vigild can hold).
+void MarkCloseOnExecUpToLimit(int lowest) {
+  rlimit limit;
+  if (getrlimit(RLIMIT_NOFILE, &limit) < 0) return;
+  for (rlim_t fd = lowest; fd < limit.rlim_cur; ++fd) {
+    fcntl(static_cast<int>(fd), F_SETFD, FD_CLOEXEC);
+  }
+}
+
 // Runs in the child between clone and exec. Only async-signal-safe calls:
 // on failure, the errno goes to the parent through `error_fd`.
 [[noreturn]] void ExecChild(const SpawnRequest& request,
@@ -104,13 +115,12 @@ absl::StatusOr<std::string> ResolveExecutable(const SpawnRequest& request) {
     if (procs < 0 || write(procs, "0", 1) != 1) fail(errno);
     close(procs);
   }
-  if (original_nofile) setrlimit(RLIMIT_NOFILE, &*original_nofile);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
   for (int s = 1; s < NSIG; ++s) signal(s, SIG_DFL);
   setsid();
-  int null_fd = open("/dev/null", O_RDWR);
+  int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
   if (null_fd < 0) fail(errno);
   int in = request.stdin_fd >= 0 ? request.stdin_fd : null_fd;
   int out = request.stdout_fd >= 0 ? request.stdout_fd : null_fd;
@@ -118,6 +128,10 @@ absl::StatusOr<std::string> ResolveExecutable(const SpawnRequest& request) {
   if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0) {
     fail(errno);
   }
+  // Whatever else vigild (or a library in it) holds stays out of the child;
+  // close-on-exec rather than close keeps error_fd working until exec.
+  MarkCloseOnExecFrom(3);
+  if (original_nofile) setrlimit(RLIMIT_NOFILE, &*original_nofile);
   if (chdir(request.cwd.empty() ? "/" : request.cwd.c_str()) < 0) fail(errno);
   if (creds.change) {
     if (setgroups(creds.groups.size(), creds.groups.data()) < 0) fail(errno);
@@ -146,6 +160,34 @@ pid_t Clone3(int cgroup_fd, int* pidfd) {
 }
 
 }  // namespace
+
+bool MarkCloseOnExecListed(int lowest) {
+  int dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) return false;
+  // getdents64 into a stack buffer: readdir() may allocate, which a child of
+  // a multi-threaded process must not.
+  alignas(8) char buffer[4096];
+  long n;
+  while ((n = syscall(SYS_getdents64, dir, buffer, sizeof buffer)) > 0) {
+    for (long offset = 0; offset < n;) {
+      const auto* entry = reinterpret_cast<const dirent64*>(buffer + offset);
+      offset += entry->d_reclen;
+      int fd = 0;
+      const char* digit = entry->d_name;
+      if (*digit < '0' || *digit > '9') continue;  // "." and ".."
+      for (; *digit >= '0' && *digit <= '9'; ++digit) fd = fd * 10 + (*digit - '0');
+      if (fd >= lowest) fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
+  }
+  close(dir);
+  return n == 0;
+}
+
+void MarkCloseOnExecFrom(int lowest) {
+  if (close_range(lowest, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
+  // ENOSYS before Linux 5.11 (EINVAL for the flag on 5.9 and 5.10).
+  if (!MarkCloseOnExecListed(lowest)) MarkCloseOnExecUpToLimit(lowest);
+}
 
 absl::StatusOr<uint64_t> RaiseOpenFileLimit() {
   rlimit limit;

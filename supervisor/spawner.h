@@ -36,6 +36,15 @@ struct SpawnRequest {
 // Returns the new soft limit.
 absl::StatusOr<uint64_t> RaiseOpenFileLimit();
 
+// Marks every descriptor >= `lowest` close-on-exec, so that a child execs
+// with only the descriptors it was given, whatever vigild or a library in it
+// opened without O_CLOEXEC. close_range(2) with CLOSE_RANGE_CLOEXEC (Linux
+// 5.11); before that, each fd /proc/self/fd lists (MarkCloseOnExecListed,
+// false if /proc cannot be read), else every number below the soft
+// RLIMIT_NOFILE. Async-signal-safe: it runs between clone and exec.
+void MarkCloseOnExecFrom(int lowest);
+bool MarkCloseOnExecListed(int lowest);
+
 class Spawner {
  public:
   enum class Method { kClone3, kFork };

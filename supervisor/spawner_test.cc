@@ -1,5 +1,6 @@
 #include "supervisor/spawner.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -141,12 +142,58 @@ TEST_P(SpawnerTest, ChildGetsTheOriginalOpenFileLimitBack) {
   ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &before), 0);
 }
 
+// vigild, a library in it or whoever started it may hold descriptors
+// without O_CLOEXEC; none of them may reach a child (a unit holding a pipe
+// end keeps the other side's reader from ever seeing EOF).
+TEST_P(SpawnerTest, ChildGetsOnlyItsStandardDescriptors) {
+  int out[2];
+  ASSERT_EQ(pipe(out), 0);  // no O_CLOEXEC: out[1] is passed as stdout
+  int inherited = open("/dev/null", O_RDONLY);  // no O_CLOEXEC
+  ASSERT_GE(inherited, 0);
+  constexpr int kHigh = 100;
+  ASSERT_EQ(dup2(inherited, kHigh), kHigh);  // dup2 never sets FD_CLOEXEC
+  SpawnRequest request;
+  request.argv = {"/bin/sh", "-c",
+                  "for fd in \"$@\"; do [ -e /proc/self/fd/$fd ] && echo \"leaked $fd\"; done;"
+                  " echo checked",
+                  "sh", std::to_string(out[0]), std::to_string(out[1]),
+                  std::to_string(inherited), std::to_string(kHigh)};
+  request.stdout_fd = out[1];
+  auto child = Spawner(GetParam()).Spawn(request);
+  close(out[1]);
+  close(inherited);
+  close(kHigh);
+  ASSERT_TRUE(child.ok()) << child.status();
+  WaitExit(*child);
+  EXPECT_TRUE(child->Reap().success());
+  char buf[256] = {};
+  ASSERT_GT(read(out[0], buf, sizeof buf - 1), 0);
+  close(out[0]);
+  EXPECT_EQ(std::string(buf), "checked\n");
+}
+
 INSTANTIATE_TEST_SUITE_P(Methods, SpawnerTest,
                          testing::Values(Spawner::Method::kClone3, Spawner::Method::kFork),
                          [](const auto& info) {
                            return info.param == Spawner::Method::kClone3 ? std::string("Clone3")
                                                                          : std::string("Fork");
                          });
+
+// The fallback for kernels without close_range(CLOSE_RANGE_CLOEXEC).
+TEST(MarkCloseOnExecTest, ListedMarksEveryDescriptorFromLowestOnly) {
+  int below = open("/dev/null", O_RDONLY);
+  int from = open("/dev/null", O_RDONLY);
+  int above = open("/dev/null", O_RDONLY);
+  ASSERT_LT(below, from);
+  ASSERT_LT(from, above);
+  ASSERT_TRUE(MarkCloseOnExecListed(from));
+  EXPECT_EQ(fcntl(below, F_GETFD), 0);
+  EXPECT_EQ(fcntl(from, F_GETFD), FD_CLOEXEC);
+  EXPECT_EQ(fcntl(above, F_GETFD), FD_CLOEXEC);
+  close(below);
+  close(from);
+  close(above);
+}
 
 TEST(SpawnerDetectTest, Clone3IsAvailableOnThisKernel) {
   unsetenv("VIGIL_FORCE_FORK");
