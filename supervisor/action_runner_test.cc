@@ -4,7 +4,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -139,6 +141,26 @@ TEST_F(ActionRunnerTest, ExecHookRunsWithTheEventAndIsReapedThroughItsPidfd) {
   }
   unlink(out.c_str());
   rmdir(dir.c_str());
+}
+
+// As PID 1, vigild's orphan reaper may collect a hook before the hook's
+// pidfd is read; the hook's status must still be its own.
+TEST_F(ActionRunnerTest, HookReapedByTheOrphanReaperStillReportsItsStatus) {
+  runner_->Run({.kind = watch::ExecAction{{"/bin/sh", "-c", "exit 7"}}}, 0, Cause(),
+               {.unit = "web"});
+  ASSERT_EQ(published_.size(), 1u);
+  int pid = 0;
+  ASSERT_EQ(sscanf(published_[0].message.c_str(), "exec /bin/sh -c exit 7 (pid %d)", &pid), 1)
+      << published_[0].message;
+  siginfo_t info{};
+  ASSERT_EQ(waitid(P_PID, pid, &info, WEXITED | WNOWAIT), 0);  // exited, not yet reaped
+  std::vector<pid_t> orphans = ReapExitedChildren();
+  EXPECT_EQ(std::count(orphans.begin(), orphans.end(), pid), 0);  // the hook is no orphan
+  RunUntil([&] { return runner_->running_hooks() == 0; });
+  ASSERT_EQ(published_.size(), 2u);
+  EXPECT_EQ(published_[1].kind, "hook-exit");
+  EXPECT_EQ(published_[1].value, 7);
+  EXPECT_EQ(published_[1].message, "exited with code 7");
 }
 
 TEST_F(ActionRunnerTest, RestartAndStopGoToTheSupervisorAfterTheActionEvent) {

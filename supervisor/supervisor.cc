@@ -875,18 +875,9 @@ void Supervisor::OnSignals() {
 }
 
 void Supervisor::ReapOrphans() {
-  std::set<int> mains;
-  for (const auto& [name, unit] : units_) {
-    if (unit->main) mains.insert(unit->main->pid());
-  }
-  auto children = ReadFileToString("/proc/self/task/" + std::to_string(getpid()) + "/children");
-  if (!children.ok()) return;
-  for (absl::string_view word : absl::StrSplit(*children, ' ', absl::SkipEmpty())) {
-    int pid;
-    if (!absl::SimpleAtoi(word, &pid) || mains.count(pid)) continue;
-    siginfo_t info;
-    waitid(P_PID, pid, &info, WEXITED | WNOHANG);
-  }
+  // Children with an owner (unit mains, exec hooks, send_nsca) are reaped
+  // too; their statuses wait for the owner in ChildRegistry.
+  for (pid_t pid : ReapExitedChildren()) log_.Debug(absl::StrCat("reaped orphan pid ", pid));
 }
 
 void Supervisor::BeginShutdown() {
