@@ -16,8 +16,8 @@ PACKAGES=(
   libcurl4-openssl-dev nagios4-core nsca-client
   # kmod/: build rlimit_noti.ko with kbuild for the VM's kernel (headers of
   # the same version as linux-image-amd64: install both in one go) and
-  # inspect it (modinfo)
-  linux-headers-amd64 make kmod
+  # inspect it (modinfo); mkfs.ext4 for the VM's scratch disk (cold open())
+  linux-headers-amd64 make kmod e2fsprogs
 )
 
 missing=()
