@@ -34,8 +34,9 @@ bool InVm() { return getenv("VIGIL_IN_VM") != nullptr; }
 
 // CPU time past a limit when vigild decided, read from /proc: a scheduler
 // tick, the loop's wakeup and a /proc read while the spinner keeps running
-// on the other core. Generous in the VM, where qemu emulates the CPUs.
-milliseconds Tolerance() { return InVm() ? milliseconds(150) : milliseconds(30); }
+// on the other core. Generous in the VM, where qemu emulates the CPUs and a
+// busy host delays vigild's wakeup there (172 ms seen with two other CPU hogs).
+milliseconds Tolerance() { return InVm() ? milliseconds(300) : milliseconds(30); }
 
 std::string WorkloadPath() {
   const char* relative = "test/maze_workload";

@@ -158,7 +158,7 @@ absl::Status VigildHarness::Start(std::vector<std::string> args, std::vector<std
     execv(cargv[0], cargv.data());
     _exit(127);
   }
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  auto deadline = std::chrono::steady_clock::now() + kPatience;
   while (std::chrono::steady_clock::now() < deadline) {
     int status;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {

@@ -66,14 +66,18 @@ class VigildHarness {
   absl::StatusOr<json::Value> Request(const std::string& cmd, const std::string& unit = "");
   absl::StatusOr<json::Value> UnitStatus(const std::string& unit);
 
+  // How long to wait for what must happen: only a failure waits this long,
+  // and a TCG VM on a busy 2-core host can take many seconds for what takes
+  // milliseconds here.
+  static constexpr std::chrono::seconds kPatience{30};
+
   // Reads events until one matches; returns it. Events read on the way are
   // kept in history().
   absl::StatusOr<json::Value> WaitForEvent(
       const std::function<bool(const json::Value&)>& match,
-      std::chrono::milliseconds timeout = std::chrono::seconds(10));
+      std::chrono::milliseconds timeout = kPatience);
   absl::StatusOr<json::Value> WaitForState(const std::string& unit, const std::string& state,
-                                           std::chrono::milliseconds timeout =
-                                               std::chrono::seconds(10));
+                                           std::chrono::milliseconds timeout = kPatience);
   const std::vector<json::Value>& history() const { return history_; }
 
   std::string ReadLog() const;
