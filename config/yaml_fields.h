@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "yaml-cpp/yaml.h"
@@ -49,7 +50,7 @@ class ErrorList {
   };
   size_t RankOf(absl::string_view file);
 
-  std::vector<std::string> files_;
+  absl::flat_hash_map<std::string, size_t> rank_by_file_;
   std::vector<Error> errors_;
 };
 

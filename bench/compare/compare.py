@@ -765,14 +765,16 @@ def storm(kids, marker, vigild, units, runs_per_unit):
         peer.cleanup()
 
 
-# What a running unit holds open in vigild: its main process's pidfd and the
-# read end of its output pipe (stdout and stderr share it). The cgroup
-# directory is open only while spawning, and every unit's cgroup.events is
-# watched through one inotify fd.
-FDS_PER_UNIT = 2
+# What a running unit of the scale run holds open in vigild: its main
+# process's pidfd. Its units say `output: null` (marker writes nothing), so
+# there is no output pipe; with the default `output: log` a unit holds that
+# pipe's read end too. The cgroup directory is open only while spawning, and
+# every unit's cgroup.events is watched through one inotify fd.
+FDS_PER_UNIT = 1
+SCALE_UNIT_OUTPUT = "null"
 # Open only for a moment while a unit is spawned (the cgroup directory, the
-# output pipe's write end, the spawner's exec-error pipe), a unit file is read
-# or the bench's request is answered.
+# spawner's exec-error pipe), a unit file is read or the bench's request is
+# answered.
 SPAWN_FDS = 8
 
 
@@ -801,11 +803,12 @@ def scale(kids, marker, vigild, wanted, idle_s):
         note = ""
         if units < wanted:
             note = (f"{wanted:,} units need {FDS_PER_UNIT * wanted + empty['fds']:,} fds "
-                    f"({FDS_PER_UNIT} per unit: its main process's pidfd and its output pipe; "
+                    f"({FDS_PER_UNIT} per unit with output: {SCALE_UNIT_OUTPUT}; "
                     f"{empty['fds']} for vigild itself); the hard RLIMIT_NOFILE here is "
                     f"{hard:,} and raising it needs CAP_SYS_RESOURCE")
         for u in range(units):
-            peer.write_unit(f"w{u}", f"exec: [{marker}, sleep, {stamps}/w{u}]\n")
+            peer.write_unit(f"w{u}", f"exec: [{marker}, sleep, {stamps}/w{u}]\n"
+                                     f"output: {SCALE_UNIT_OUTPUT}\n")
         cpu_before = task_stats(peer.pid)
         reload_ns = time.monotonic_ns()
         control = Control(peer.socket)
@@ -826,6 +829,7 @@ def scale(kids, marker, vigild, wanted, idle_s):
         kids.stop(peer.pid, timeout_s=120)
         stop_s = time.monotonic() - stop_began
         return dict(wanted=wanted, units=units, started=started, note=note, hard_nofile=hard,
+                    unit_output=SCALE_UNIT_OUTPUT,
                     vigild_ready_s=ready_s, all_running_s=(last_ns - reload_ns) / 1e9,
                     start_cpu_ms=(cpu_start[1] - cpu_before[1]) / 1e6,
                     memory_empty=empty, memory=full,

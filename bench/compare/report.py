@@ -268,7 +268,8 @@ def scale_section(r):
         ["units asked / run / running", f"{s['wanted']:,} / {s['units']:,} / {s['started']:,}"],
         ["vigild ready (exec → socket answers)", f"{s['vigild_ready_s'] * 1000:.0f} ms"],
         ["reload → all units' processes running (last stamp)", f"{s['all_running_s']:.2f} s"],
-        ["vigild CPU for that", f"{s['start_cpu_ms']:.0f} ms"],
+        ["vigild CPU for that (per unit)", f"{s['start_cpu_ms']:.0f} ms "
+                                            f"({s['start_cpu_ms'] / max(1, s['units']):.2f} ms)"],
         ["VmRSS with no units → with all", f"{s['memory_empty']['VmRSS']:,} → "
                                            f"{s['memory']['VmRSS']:,} KiB"],
         ["VmRSS per unit", f"{s['rss_per_unit_kib']:.2f} KiB"],
@@ -292,7 +293,7 @@ def scale_section(r):
     return ("## Scale: vigild with thousands of watched processes\n\n"
             "One vigild started with no units, then every unit file written and `reload` "
             "sent: each unit runs `marker sleep` (its stamp says when it really ran), "
-            "restart on failure by default.\n\n"
+            f"restart on failure by default, `output: {s.get('unit_output', 'log')}`.\n\n"
             + table(["", "figure"], rows) + extrapolated
             + f"\n`bench/rss_units` (vigild started with the units in place): "
               f"{cell(rss, 'VmRSS after start (KiB)', 1)} KiB VmRSS with "
