@@ -129,13 +129,28 @@ absl::StatusOr<UniqueFd> UnitCgroup::OpenDir() const {
   return UniqueFd(dir);
 }
 
-absl::StatusOr<bool> UnitCgroup::Populated() const {
-  ASSIGN_OR_RETURN(std::string events, ReadFileToString(path_ + "/cgroup.events"));
-  for (absl::string_view line : absl::StrSplit(events, '\n')) {
+namespace {
+
+// Reading through the fd that is polled also acknowledges its POLLPRI: a
+// kernfs file stays "changed" for an fd until that fd reads it again.
+absl::StatusOr<bool> ReadPopulated(int events_fd, const std::string& events_path) {
+  char buf[256];
+  ssize_t n = pread(events_fd, buf, sizeof buf - 1, 0);
+  if (n < 0) return ErrnoStatus(absl::StrCat("read ", events_path), errno);
+  for (absl::string_view line : absl::StrSplit(absl::string_view(buf, n), '\n')) {
     if (absl::ConsumePrefix(&line, "populated ")) return line == "1";
   }
-  return absl::InternalError(
-      absl::StrCat(path_, "/cgroup.events has no \"populated\" key"));
+  return absl::InternalError(absl::StrCat(events_path, " has no \"populated\" key"));
+}
+
+}  // namespace
+
+absl::StatusOr<bool> UnitCgroup::Populated() const {
+  std::string events_path = path_ + "/cgroup.events";
+  int fd = open(events_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus(absl::StrCat("open ", events_path), errno);
+  UniqueFd owner(fd);
+  return ReadPopulated(fd, events_path);
 }
 
 absl::StatusOr<CgroupEventsWatch> CgroupEventsWatch::Create() {
@@ -279,14 +294,15 @@ void CgroupTree::RemoveStaleUnits() {
   for (const std::string& name : names) {
     auto unit = UnitCgroup::Create(units + "/" + name);
     if (!unit.ok()) continue;
-    auto populated = (*unit)->Populated();
+    std::string events_path = (*unit)->path() + "/cgroup.events";
+    UniqueFd events(open(events_path.c_str(), O_RDONLY | O_CLOEXEC));
+    auto populated = ReadPopulated(events.get(), events_path);
     if (populated.ok() && *populated) {
       setup_notes_.push_back(absl::StrCat("killing processes left in ", (*unit)->path(),
                                           " by a previous vigild"));
       (void)(*unit)->Kill();
-      // Start-up only: wait (bounded) for the kernel to report it empty.
-      UniqueFd events(open(((*unit)->path() + "/cgroup.events").c_str(), O_RDONLY | O_CLOEXEC));
-      for (int i = 0; i < 50 && (*unit)->Populated().value_or(false); ++i) {
+      // Start-up only: wait (bounded, 5 s) for the kernel to report it empty.
+      for (int i = 0; i < 50 && ReadPopulated(events.get(), events_path).value_or(false); ++i) {
         pollfd pfd{events.get(), POLLPRI, 0};
         poll(&pfd, 1, 100);
       }
