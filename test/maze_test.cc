@@ -220,10 +220,21 @@ TEST(MazeTest, AChildOfAnAddedProcessInheritsTheWatchThroughForkEvents) {
   if (EventField(*list, "mechanisms").find("fork following UNAVAILABLE") != std::string::npos) {
     GTEST_SKIP() << "the proc connector needs CAP_NET_ADMIN: " << EventField(*list, "mechanisms");
   }
-  Process parent({WorkloadPath(), "fork-spinner"});
+  // As in MAZE, only a child forked after the add inherits the watch: the
+  // parent forks on SIGUSR2, sent once the add has answered (a fixed delay
+  // was too short for a TCG VM on a busy host). Blocked here, SIGUSR2 stays
+  // blocked through fork and exec until the workload waits for it.
+  sigset_t cue;
+  sigemptyset(&cue);
+  sigaddset(&cue, SIGUSR2);
+  sigset_t unblocked;
+  ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &cue, &unblocked), 0);
+  Process parent({WorkloadPath(), "fork-spinner", "on-sigusr2"});
+  ASSERT_EQ(pthread_sigmask(SIG_SETMASK, &unblocked, nullptr), 0);
   CommandResult add =
       Vigilctl(vigild, {"maze", "add", absl::StrCat(parent.pid()), "300", "600", "USR1", "KILL"});
   ASSERT_EQ(add.exit_code, 0) << add.err;
+  ASSERT_EQ(kill(parent.pid(), SIGUSR2), 0);
   auto hard = vigild.WaitForEvent(Kind("runaway.hard"));
   ASSERT_TRUE(hard.ok()) << hard.status();
   EXPECT_NE(EventInt(*hard, "pid"), parent.pid());

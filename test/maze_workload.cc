@@ -5,7 +5,9 @@
 //   threads FILE     three sleeping threads and one spinning thread, whose tid
 //                    is written to FILE
 //   fork-spinner     sleep 500 ms, then fork a child that spins (ignoring
-//                    SIGUSR1); the parent sleeps
+//                    SIGUSR1); the parent sleeps. With a third argument
+//                    `on-sigusr2`, fork when SIGUSR2 comes instead (the
+//                    caller blocks it across fork+exec, so none is lost)
 //   polite           spin until SIGUSR1, sleep 100 ms, spin 450 ms of CPU
 //                    more, then sleep for ever
 //   relapse          spin until SIGUSR1, sleep 100 ms, then spin for ever
@@ -77,7 +79,15 @@ int main(int argc, char** argv) {
   }
   if (strcmp(mode, "threads") == 0 && argc == 3) Threads(argv[2]);
   if (strcmp(mode, "fork-spinner") == 0) {
-    usleep(500'000);
+    if (argc > 2 && strcmp(argv[2], "on-sigusr2") == 0) {
+      sigset_t cue;
+      sigemptyset(&cue);
+      sigaddset(&cue, SIGUSR2);
+      int signo = 0;
+      sigwait(&cue, &signo);
+    } else {
+      usleep(500'000);
+    }
     if (fork() == 0) {
       signal(SIGUSR1, SIG_IGN);
       SpinForever();
