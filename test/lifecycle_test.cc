@@ -31,7 +31,7 @@ auto Kind(const std::string& unit, const std::string& kind) {
 }
 
 int ReadPidFile(const std::string& path) {
-  for (int i = 0; i < 500; ++i) {
+  for (int i = 0; i < 3000; ++i) {
     std::ifstream in(path);
     int pid = 0;
     if (in >> pid && pid > 0) return pid;
@@ -161,9 +161,12 @@ TEST(LifecycleTest, StopTimeoutKillsWholeTreeIncludingDoubleForkedGrandchild) {
 TEST(LifecycleTest, SimpleServiceLeftoversAreKilledWhenMainExits) {
   VigildHarness vigild;
   std::string pidfile = vigild.dir() + "/orphan.pid";
+  // The main exits once the leftover has written its pid (not after a fixed
+  // delay: a slow VM could kill it first).
   vigild.WriteUnit("leaky", absl::StrCat(
       "exec: [/bin/sh, -c, '(setsid sh -c \"echo \\$\\$ > ", pidfile,
-      "; exec sleep 1000\" &); sleep 0.3; exit 2']\nrestart: never\n"));
+      "; exec sleep 1000\" &); while [ ! -s ", pidfile,
+      " ]; do sleep 0.05; done; exit 2']\nrestart: never\n"));
   ASSERT_TRUE(vigild.Start().ok());
   int orphan = ReadPidFile(pidfile);
   ASSERT_GT(orphan, 0);
