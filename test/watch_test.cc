@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -246,13 +247,32 @@ TEST(WatchTest, RateLimitLetsAFlappingLevelActOncePerInterval) {
   Drain(vigild, milliseconds(300));
   EXPECT_EQ(CountEvents(vigild, "flapper", "memory.level", "up"), 4);
   EXPECT_EQ(CountEvents(vigild, "flapper", "memory.level", "down"), 4);
-  std::vector<json::Value> actions = Events(vigild, "flapper", "action");
-  ASSERT_EQ(actions.size(), 2u);
-  EXPECT_EQ(EventField(actions[0], "message"), "signal SIGUSR1 to main process on memory.level");
-  EXPECT_EQ(EventField(actions[1], "message"),
-            "signal SIGUSR1 to main process on memory.level (2 suppressed)");
-  EXPECT_GE(EventTime(actions[1]) - EventTime(actions[0]), absl::Seconds(2));
-  EXPECT_EQ(CountReport(report, "signal 10"), 2);
+  // What the rate limit must let through, from the crossings' own times: on
+  // this host the first three fall inside one interval (actions: the first,
+  // then the fourth "(2 suppressed)"); a TCG VM on a busy host can stretch
+  // the flaps past 2 s, and then one more crossing is due an action.
+  std::vector<std::string> expected;
+  std::optional<absl::Time> last_admitted;
+  int suppressed = 0;
+  for (const json::Value& up : Events(vigild, "flapper", "memory.level")) {
+    if (EventField(up, "direction") != "up") continue;
+    if (last_admitted && EventTime(up) - *last_admitted < absl::Seconds(2)) {
+      ++suppressed;
+      continue;
+    }
+    expected.push_back(absl::StrCat("signal SIGUSR1 to main process on memory.level",
+                                    suppressed ? absl::StrCat(" (", suppressed, " suppressed)")
+                                               : ""));
+    last_admitted = EventTime(up);
+    suppressed = 0;
+  }
+  std::vector<std::string> messages;
+  for (const json::Value& action : Events(vigild, "flapper", "action")) {
+    messages.push_back(EventField(action, "message"));
+  }
+  EXPECT_EQ(messages, expected);
+  EXPECT_GE(expected.size(), 2u);
+  EXPECT_EQ(CountReport(report, "signal 10"), static_cast<int>(expected.size()));
 }
 
 TEST(WatchTest, ExecHookGetsTheEventInItsEnvironment) {
