@@ -29,8 +29,8 @@ struct SpawnRequest {
 };
 
 // A supervisor of hundreds of units needs more descriptors than the usual
-// soft limit of 1024 (each unit holds a pidfd, a cgroup fd, cgroup.events
-// and two output pipes): raises vigild's soft RLIMIT_NOFILE to the hard
+// soft limit of 1024 (each running unit holds its pidfd, and its output
+// pipe with `output: log`): raises vigild's soft RLIMIT_NOFILE to the hard
 // limit. Children get the original soft limit back before exec, so services
 // see the limit they would see anywhere else (select() users need <= 1024).
 // Returns the new soft limit.
