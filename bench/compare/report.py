@@ -475,6 +475,8 @@ def main():
     parser.add_argument("results")
     parser.add_argument("--markdown", required=True)
     parser.add_argument("--plots", required=True, help="directory for the PNG files")
+    parser.add_argument("--kmod-section", help="the kernel module's open() section, measured "
+                        "in the VM by kmod/bench/run.sh (the module cannot load on the host)")
     args = parser.parse_args()
     with open(args.results) as f:
         r = json.load(f)
@@ -483,9 +485,13 @@ def main():
     plot_text = ("## Plots\n\n" + "\n".join(f"- {what}: ![{name}]({rel}/{name})"
                                             for name, what in made) + "\n"
                  if made else f"## Plots\n\nnone: {why_not}\n")
-    sections = [header(r), idle_section(r), detection_section(r), storm_section(r),
-                scale_section(r), scale_exe_section(r), watches_section(r), fd_section(r), check_section(r),
-                plot_text, raw_section(r)]
+    kmod_text = []
+    if args.kmod_section:
+        with open(args.kmod_section) as f:
+            kmod_text = [f.read()]
+    sections = ([header(r), idle_section(r), detection_section(r), storm_section(r),
+                 scale_section(r), scale_exe_section(r), watches_section(r), fd_section(r)] +
+                kmod_text + [check_section(r), plot_text, raw_section(r)])
     os.makedirs(os.path.dirname(os.path.abspath(args.markdown)), exist_ok=True)
     with open(args.markdown, "w") as f:
         f.write("\n".join(sections))

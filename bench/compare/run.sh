@@ -57,5 +57,5 @@ mkdir -p "$out"
 "$python" bench/compare/compare.py "${quick[@]}" "$@" --vigild "$bin/supervisor/vigild" \
   --marker "$bin/bench/marker" --bench-dir "$bin/bench" --out "$out/results.json"
 "$python" bench/compare/report.py "$out/results.json" --markdown "$out/RESULTS.md" \
-  --plots "$out/plots"
+  --plots "$out/plots" --kmod-section kmod/bench/RESULTS.md
 echo "bench: see $out/RESULTS.md"
