@@ -82,10 +82,14 @@ void ResourceWatcher::OnMainStarted(const UnitProcess& unit) {
 void ResourceWatcher::OnMainGone(const std::string& unit, int pid) {
   auto it = watches_.find(unit);
   if (it == watches_.end() || it->second->pid() != pid) return;
+  std::unique_ptr<UnitResourceWatch> gone = std::move(it->second);
   watches_.erase(it);
   for (auto c = unit_by_cookie_.begin(); c != unit_by_cookie_.end();) {
     c = c->second == unit ? unit_by_cookie_.erase(c) : std::next(c);
   }
+  // The exit and the counter that explains it (an oom kill) become ready
+  // together; whichever the loop dispatched first, the counter is not lost.
+  RunFirings(gone->target(), gone->CountersAtExit(), nullptr);
 }
 
 void ResourceWatcher::Thaw(const std::string& unit) {
@@ -118,9 +122,11 @@ void ResourceWatcher::RunFirings(const ActionTarget& target, const std::vector<F
   const Event* ending_cause = nullptr;
   const watch::Action* ending = nullptr;
   uint64_t ending_suppressed = 0;
+  bool process_gone = !thaw;
   for (const Firing& firing : firings) {
     publish_(firing.event);
     for (const auto& [action, suppressed] : firing.actions) {
+      if (process_gone && !OnlyReports(action.kind)) continue;
       if (!EndsTheWatch(action.kind)) {
         runner_.Run(action, suppressed, firing.event, target);
       } else if (ending == nullptr) {  // one restart or stop per wakeup is plenty

@@ -55,6 +55,8 @@ class ResourceWatcher : public UnitListener {
   // `target` with this watcher's ActionRunner: restart and stop after every
   // other action (one per call), preceded by `thaw`. Resource watches and
   // plug-in watches (MAZE, through Supervisor::PublishWithActions) share it.
+  // An empty `thaw` means the process is already gone: only the actions that
+  // report (exec, log) run; restarting is the unit's restart policy's call.
   void RunFirings(const ActionTarget& target, const std::vector<Firing>& firings,
                   const std::function<void()>& thaw);
 

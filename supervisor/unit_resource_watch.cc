@@ -295,13 +295,33 @@ std::vector<Firing> UnitResourceWatch::SampleLevels(const char* trigger) {
 }
 
 void UnitResourceWatch::OnMemoryEvents() {
+  std::vector<Firing> out;
+  if (!AddMemoryCounterFirings(&out)) return;
+  for (Firing& firing : SampleLevels("memory.events")) out.push_back(std::move(firing));
+  deliver_(*this, std::move(out));
+}
+
+void UnitResourceWatch::OnPidsEvents() {
+  std::vector<Firing> out;
+  if (!AddPidsCounterFirings(&out)) return;
+  for (Firing& firing : SampleLevels("pids.events")) out.push_back(std::move(firing));
+  deliver_(*this, std::move(out));
+}
+
+std::vector<Firing> UnitResourceWatch::CountersAtExit() {
+  std::vector<Firing> out;
+  if (memory_events_) AddMemoryCounterFirings(&out);
+  if (pids_events_) AddPidsCounterFirings(&out);
+  return out;
+}
+
+bool UnitResourceWatch::AddMemoryCounterFirings(std::vector<Firing>* out) {
   auto reading = memory_events_->file.Read();
   if (!reading.ok()) {  // the cgroup went away
     context_.loop->Remove(memory_events_->watch);
     memory_events_.reset();
-    return;
+    return false;
   }
-  std::vector<Firing> out;
   std::optional<int64_t> current = CgroupCurrent("memory.current");
   const config::MemoryWatch& memory = *spec_.memory;
   for (const watch::CounterIncrement& increment : memory_events_->delta.Update(*reading)) {
@@ -315,20 +335,18 @@ void UnitResourceWatch::OnMemoryEvents() {
     event.message = absl::StrCat("memory.events ", increment.key, " +", increment.increment,
                                  " (total ", increment.total, "), memory.current ",
                                  current.value_or(0));
-    out.push_back(Fire(std::move(event), kind, *actions));
+    out->push_back(Fire(std::move(event), kind, *actions));
   }
-  for (Firing& firing : SampleLevels("memory.events")) out.push_back(std::move(firing));
-  deliver_(*this, std::move(out));
+  return true;
 }
 
-void UnitResourceWatch::OnPidsEvents() {
+bool UnitResourceWatch::AddPidsCounterFirings(std::vector<Firing>* out) {
   auto reading = pids_events_->file.Read();
   if (!reading.ok()) {
     context_.loop->Remove(pids_events_->watch);
     pids_events_.reset();
-    return;
+    return false;
   }
-  std::vector<Firing> out;
   std::optional<int64_t> current = CgroupCurrent("pids.current");
   for (const watch::CounterIncrement& increment : pids_events_->delta.Update(*reading)) {
     if (increment.key != "max") continue;
@@ -338,10 +356,9 @@ void UnitResourceWatch::OnPidsEvents() {
     event.message = absl::StrCat("pids.events max +", increment.increment, " (total ",
                                  increment.total, "): fork refused at pids.current ",
                                  current.value_or(0));
-    out.push_back(Fire(std::move(event), "tasks.max", spec_.tasks->on.max));
+    out->push_back(Fire(std::move(event), "tasks.max", spec_.tasks->on.max));
   }
-  for (Firing& firing : SampleLevels("pids.events")) out.push_back(std::move(firing));
-  deliver_(*this, std::move(out));
+  return true;
 }
 
 void UnitResourceWatch::OnPressure(size_t index) {

@@ -81,6 +81,9 @@ class UnitResourceWatch {
   std::vector<Firing> SampleLevels(const char* trigger);
   // The CPU-time timer expired (its cookie is context.cookie).
   void OnCpuTick();
+  // The memory.events / pids.events increments not yet reported, read once
+  // more when the main process is gone.
+  std::vector<Firing> CountersAtExit();
 
   pid_t pid() const { return pid_; }
   const ActionTarget& target() const { return target_; }
@@ -99,6 +102,10 @@ class UnitResourceWatch {
 
   void OnMemoryEvents();
   void OnPidsEvents();
+  // Appends the counter increments since the last read; false when the
+  // cgroup is gone (the events file is then closed).
+  bool AddMemoryCounterFirings(std::vector<Firing>* out);
+  bool AddPidsCounterFirings(std::vector<Firing>* out);
   void OnPressure(size_t index);
 
   // An event with the actions `gate_key`'s gate admits for it.

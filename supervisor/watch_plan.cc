@@ -137,4 +137,9 @@ bool EndsTheWatch(const watch::ActionKind& kind) {
          std::holds_alternative<watch::StopAction>(kind);
 }
 
+bool OnlyReports(const watch::ActionKind& kind) {
+  return std::holds_alternative<watch::ExecAction>(kind) ||
+         std::holds_alternative<watch::LogAction>(kind);
+}
+
 }  // namespace vigil

@@ -49,6 +49,10 @@ watch::ActionPlan ToActionPlan(const config::Actions& actions);
 // other actions of the same event.
 bool EndsTheWatch(const watch::ActionKind& kind);
 
+// exec and log only tell someone; the others act on the unit's processes,
+// which makes no sense once its main process is gone.
+bool OnlyReports(const watch::ActionKind& kind);
+
 }  // namespace vigil
 
 #endif  // VIGIL_SUPERVISOR_WATCH_PLAN_H_

@@ -91,6 +91,11 @@ TEST(WatchPlanTest, ActionsKeepOrderKindsAndRateLimits) {
   EXPECT_TRUE(EndsTheWatch(plan.actions[2].kind));
   EXPECT_TRUE(EndsTheWatch(plan.actions[3].kind));
   EXPECT_FALSE(EndsTheWatch(plan.actions[4].kind));
+  EXPECT_FALSE(OnlyReports(plan.actions[0].kind));
+  EXPECT_TRUE(OnlyReports(plan.actions[1].kind));
+  EXPECT_FALSE(OnlyReports(plan.actions[2].kind));
+  EXPECT_FALSE(OnlyReports(plan.actions[4].kind));
+  EXPECT_TRUE(OnlyReports(plan.actions[5].kind));
 }
 
 }  // namespace
