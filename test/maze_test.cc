@@ -521,7 +521,8 @@ TEST(MazeTest, RunawayActionsRunTheHookWithTheEventThenRestartTheUnit) {
       RunawayUnit("spin", absl::StrFormat(
                               "soft: 300ms, hard: 600ms, soft_signal: SIGUSR1, "
                               "hard_signal: SIGCONT, on: {soft: [{exec: [/bin/sh, -c, "
-                              "\"env > %s.tmp && mv %s.tmp %s\"]}], hard: [restart]}",
+                              "\"env > %s.$VIGIL_PID.tmp && mv %s.$VIGIL_PID.tmp %s.$VIGIL_PID\"]}], "
+                              "hard: [restart]}",
                               env_file, env_file, env_file)));
   ASSERT_TRUE(vigild.Start().ok());
   int first = SpawnedPid(vigild, "runner");
@@ -549,8 +550,15 @@ TEST(MazeTest, RunawayActionsRunTheHookWithTheEventThenRestartTheUnit) {
   EXPECT_LT(restart, stopping);
   EXPECT_FALSE(ProcessAlive(first));
 
-  // The hook saw the soft event in its environment.
-  std::map<std::string, std::string> env = EnvFile(env_file);
+  // The hook saw the soft event in its environment. The restarted spinner
+  // reaches its soft limit too: its hook writes a file of its own, and the
+  // exit seen above may be that one's.
+  std::string first_env = absl::StrCat(env_file, ".", first);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (access(first_env.c_str(), F_OK) != 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::map<std::string, std::string> env = EnvFile(first_env);
   EXPECT_EQ(env["VIGIL_UNIT"], "runner");
   EXPECT_EQ(env["VIGIL_KIND"], "runaway.soft");
   EXPECT_EQ(env["VIGIL_PID"], absl::StrCat(first));
