@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -20,6 +21,8 @@
 #include "absl/strings/strip.h"
 #include "common/errno_status.h"
 #include "common/status_macros.h"
+#include "supervisor/watch/cgroup_events_file.h"
+#include "supervisor/watch/flat_keyed.h"
 
 namespace vigil {
 namespace {
@@ -131,26 +134,21 @@ absl::StatusOr<UniqueFd> UnitCgroup::OpenDir() const {
 
 namespace {
 
-// Reading through the fd that is polled also acknowledges its POLLPRI: a
-// kernfs file stays "changed" for an fd until that fd reads it again.
-absl::StatusOr<bool> ReadPopulated(int events_fd, const std::string& events_path) {
-  char buf[256];
-  ssize_t n = pread(events_fd, buf, sizeof buf - 1, 0);
-  if (n < 0) return ErrnoStatus(absl::StrCat("read ", events_path), errno);
-  for (absl::string_view line : absl::StrSplit(absl::string_view(buf, n), '\n')) {
-    if (absl::ConsumePrefix(&line, "populated ")) return line == "1";
+absl::StatusOr<bool> ReadPopulated(const watch::CgroupEventsFile& events) {
+  ASSIGN_OR_RETURN(watch::FlatKeyed keys, events.Read());
+  std::optional<int64_t> populated = watch::FindKey(keys, "populated");
+  if (!populated) {
+    return absl::InternalError(absl::StrCat(events.path(), " has no \"populated\" key"));
   }
-  return absl::InternalError(absl::StrCat(events_path, " has no \"populated\" key"));
+  return *populated == 1;
 }
 
 }  // namespace
 
 absl::StatusOr<bool> UnitCgroup::Populated() const {
-  std::string events_path = path_ + "/cgroup.events";
-  int fd = open(events_path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus(absl::StrCat("open ", events_path), errno);
-  UniqueFd owner(fd);
-  return ReadPopulated(fd, events_path);
+  ASSIGN_OR_RETURN(watch::CgroupEventsFile events,
+                   watch::CgroupEventsFile::Open(path_ + "/cgroup.events"));
+  return ReadPopulated(events);
 }
 
 absl::StatusOr<CgroupEventsWatch> CgroupEventsWatch::Create() {
@@ -294,16 +292,15 @@ void CgroupTree::RemoveStaleUnits() {
   for (const std::string& name : names) {
     auto unit = UnitCgroup::Create(units + "/" + name);
     if (!unit.ok()) continue;
-    std::string events_path = (*unit)->path() + "/cgroup.events";
-    UniqueFd events(open(events_path.c_str(), O_RDONLY | O_CLOEXEC));
-    auto populated = ReadPopulated(events.get(), events_path);
-    if (populated.ok() && *populated) {
+    auto events = watch::CgroupEventsFile::Open((*unit)->path() + "/cgroup.events");
+    if (events.ok() && ReadPopulated(*events).value_or(false)) {
       setup_notes_.push_back(absl::StrCat("killing processes left in ", (*unit)->path(),
                                           " by a previous vigild"));
       (void)(*unit)->Kill();
-      // Start-up only: wait (bounded, 5 s) for the kernel to report it empty.
-      for (int i = 0; i < 50 && ReadPopulated(events.get(), events_path).value_or(false); ++i) {
-        pollfd pfd{events.get(), POLLPRI, 0};
+      // Start-up only: wait (bounded, 5 s) for the kernel to report it empty;
+      // each Read() through the polled fd re-arms its POLLPRI.
+      for (int i = 0; i < 50 && ReadPopulated(*events).value_or(false); ++i) {
+        pollfd pfd{events->fd(), watch::CgroupEventsFile::kPollEvents, 0};
         poll(&pfd, 1, 100);
       }
     }
