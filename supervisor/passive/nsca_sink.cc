@@ -8,9 +8,7 @@
 #include <cerrno>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/strip.h"
 #include "common/errno_status.h"
 #include "common/status_macros.h"
 #include "supervisor/pidfd_source.h"
@@ -20,19 +18,10 @@ extern char** environ;
 
 namespace vigil::passive {
 
-namespace {
-
-// Runs the command with the shell's stdin, its output discarded, and prints
-// its exit status ($? is 128+N for a command killed by signal N).
-constexpr char kReportExit[] = "\"$@\" >/dev/null 2>&1; echo $?";
-
-}  // namespace
-
 struct NscaSink::Run {
   explicit Run(PidfdSource c) : child(std::move(c)) {}
-  PidfdSource child;  // the shell, leader of its own session
+  PidfdSource child;  // the command, leader of its own session
   UniqueFd stdin_fd;  // the only write end of the command's stdin
-  UniqueFd exit_fd;   // the shell's stdout: the command's exit status
   EventLoop::WatchId stdin_watch = 0;
   EventLoop::WatchId exit_watch = 0;
   TimerQueue::TimerId timer = 0;
@@ -68,22 +57,13 @@ absl::StatusOr<std::unique_ptr<NscaSink::Run>> NscaSink::Start(std::string input
   if (fcntl(write_end.get(), F_SETFL, O_NONBLOCK) != 0) {
     return ErrnoStatus("fcntl O_NONBLOCK on send_nsca's stdin", errno);
   }
-  int exit_fds[2];
-  if (pipe2(exit_fds, O_CLOEXEC | O_NONBLOCK) != 0) {
-    return ErrnoStatus("pipe2 for send_nsca's exit status", errno);
-  }
-  UniqueFd exit_read(exit_fds[0]);
-  UniqueFd exit_write(exit_fds[1]);
   SpawnRequest request;
-  request.argv = {"/bin/sh", "-c", kReportExit, "vigild-nsca"};
-  request.argv.insert(request.argv.end(), argv_.begin(), argv_.end());
-  request.stdin_fd = read_end.get();
-  request.stdout_fd = exit_write.get();
+  request.argv = argv_;
+  request.stdin_fd = read_end.get();  // stdout and stderr: /dev/null
   for (char** e = environ; *e != nullptr; ++e) request.env.emplace_back(*e);
   ASSIGN_OR_RETURN(PidfdSource child, spawner_.Spawn(request));
   auto run = std::make_unique<Run>(std::move(child));
   run->stdin_fd = std::move(write_end);
-  run->exit_fd = std::move(exit_read);
   run->pending = std::move(input);
   return run;
 }
@@ -127,31 +107,25 @@ void NscaSink::OnStdinWritable() {
   run.stdin_fd.reset();
 }
 
-// The shell is gone, so its line (if any) is in the pipe.
-absl::Status NscaSink::ReportedStatus(Run& run) const {
-  char text[16] = {};
-  const ssize_t n = read(run.exit_fd.get(), text, sizeof(text) - 1);
-  int code = -1;
-  if (n <= 0 || !absl::SimpleAtoi(absl::StripAsciiWhitespace(text), &code)) {
-    return absl::InternalError(absl::StrCat(argv_[0], " ended without reporting a status"));
+absl::Status NscaSink::DeliveryStatus(const ExitStatus& exit) const {
+  if (!exit.known) {
+    return absl::InternalError(absl::StrCat(argv_[0], " ended without a status vigild could collect"));
   }
-  if (code == 0) return absl::OkStatus();
-  if (code > 128) {
-    return absl::UnavailableError(
-        absl::StrCat(argv_[0], " was killed by signal ", code - 128));
+  if (exit.success()) return absl::OkStatus();
+  if (exit.signaled) {
+    return absl::UnavailableError(absl::StrCat(argv_[0], " was killed by signal ", exit.signal));
   }
-  return absl::UnavailableError(absl::StrCat(argv_[0], " exited with status ", code));
+  return absl::UnavailableError(absl::StrCat(argv_[0], " exited with status ", exit.code));
 }
 
 void NscaSink::OnExit(Run* run) {
-  // Reaped here unless vigild's orphan reaper was first; either is fine.
-  (void)run->child.Reap();
+  const ExitStatus exit = run->child.Reap();
   if (run != run_.get()) {  // killed on timeout, already reported
     Forget(*run);
     killed_.erase(run);
     return;
   }
-  Finish(ReportedStatus(*run));
+  Finish(DeliveryStatus(exit));
 }
 
 void NscaSink::OnTimeout() {

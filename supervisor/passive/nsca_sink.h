@@ -3,15 +3,13 @@
 // stdin through a non-blocking pipe registered with the EventLoop, and the
 // delivery succeeds when the command exits 0.
 //
-// The Spawner starts `/bin/sh -c '"$@" >/dev/null 2>&1; echo $?'` with the
-// command as its arguments (exec'd at once, a session of its own, stdin the
-// pipe, stdout a second pipe): neither process holds a descriptor of
-// vigild's, vigild holds the only write end of the command's stdin (EOF as
-// soon as the batch is written), and the exit status comes back as text on
-// the second pipe, since vigild's orphan reaper may take the shell's own
-// wait status first. The shell's pidfd says when it is gone. A command still
-// running after `timeout` is killed with its session and the delivery fails
-// then; nothing here waits in a system call.
+// The Spawner starts the command (exec'd at once, a session of its own, stdin
+// the pipe, output to /dev/null): it holds no descriptor of vigild's, and
+// vigild holds the only write end of its stdin (EOF as soon as the batch is
+// written). Its pidfd says when it is gone and gives its exit status (handed
+// over by the ChildRegistry when vigild's orphan reaper took it first). A
+// command still running after `timeout` is killed with its session and the
+// delivery fails then; nothing here waits in a system call.
 #ifndef VIGIL_SUPERVISOR_PASSIVE_NSCA_SINK_H_
 #define VIGIL_SUPERVISOR_PASSIVE_NSCA_SINK_H_
 
@@ -24,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "supervisor/event_loop.h"
 #include "supervisor/passive/delivery_queue.h"
+#include "supervisor/pidfd_source.h"
 #include "supervisor/spawner.h"
 #include "supervisor/timer_queue.h"
 
@@ -41,7 +40,7 @@ class NscaSink : public Sink {
  private:
   struct Run;
   absl::StatusOr<std::unique_ptr<Run>> Start(std::string input);
-  absl::Status ReportedStatus(Run& run) const;
+  absl::Status DeliveryStatus(const ExitStatus& exit) const;
   void OnStdinWritable();
   void OnExit(Run* run);
   void OnTimeout();
