@@ -88,6 +88,12 @@ struct Supervisor::Unit {
   bool stop_requested = false;
   bool awaiting_empty = false;  // main exited; leftovers were killed
   std::vector<std::function<void(Unit&)>> after_stop;
+
+  void RecordExit(ExitStatus status) {
+    last_exit = status;
+    last_exit_time = absl::Now();
+    last_run = last_exit_time - started_wall;
+  }
 };
 
 namespace {
@@ -364,9 +370,7 @@ void Supervisor::SpawnMain(Unit& unit, const std::vector<std::string>& argv) {
   }
   cgroup_dir->reset();
   if (!child.ok()) {
-    unit.last_exit = ExitStatus{.known = true, .code = 127};
-    unit.last_exit_time = absl::Now();
-    unit.last_run = unit.last_exit_time - unit.started_wall;
+    unit.RecordExit(ExitStatus{.known = true, .code = 127});
     Publish({.unit = unit.config.name, .kind = "spawn-failed",
              .mechanism = "spawn", .message = std::string(child.status().message())});
     OnUnitGone(unit);
@@ -517,9 +521,7 @@ void Supervisor::OnExeExited(Unit& unit, int pid, const char* seen_by) {
            .message = absl::StrCat(ExitStatus{}.Describe(), "; ", left, " left")});
   FollowOldestExe(unit);
   if (left > 0) return;
-  unit.last_exit = ExitStatus{};
-  unit.last_exit_time = absl::Now();
-  unit.last_run = unit.last_exit_time - unit.started_wall;
+  unit.RecordExit(ExitStatus{});
   if (unit.state == UnitState::kStopping) {
     if (!unit.main) FinishStop(unit);
   } else if (unit.state == UnitState::kRunning) {
@@ -549,6 +551,15 @@ void Supervisor::WatchMain(Unit& unit, PidfdSource main) {
   auto watch = loop_->Add(fd, POLLIN, [this, raw](uint32_t) { OnMainExit(*raw); });
   unit.main_watch = watch.ok() ? *watch : 0;
   NotifyMainStarted(unit);
+}
+
+int Supervisor::UnwatchMain(Unit& unit) {
+  int pid = unit.main->pid();
+  loop_->Remove(unit.main_watch);
+  unit.main_watch = 0;
+  unit.main.reset();
+  NotifyMainGone(unit, pid);
+  return pid;
 }
 
 void Supervisor::NotifyMainStarted(const Unit& unit) {
@@ -632,14 +643,8 @@ bool Supervisor::CgroupPopulated(const Unit& unit) const {
 
 void Supervisor::OnMainExit(Unit& unit) {
   ExitStatus status = unit.main->Reap();
-  int pid = unit.main->pid();
-  loop_->Remove(unit.main_watch);
-  unit.main_watch = 0;
-  unit.main.reset();
-  NotifyMainGone(unit, pid);
-  unit.last_exit = status;
-  unit.last_exit_time = absl::Now();
-  unit.last_run = unit.last_exit_time - unit.started_wall;
+  int pid = UnwatchMain(unit);
+  unit.RecordExit(status);
   Publish({.unit = unit.config.name, .pid = pid, .kind = "exit",
            .value = status.signaled ? status.signal : status.code,
            .mechanism = "pidfd", .message = status.Describe()});
@@ -699,9 +704,7 @@ void Supervisor::OnCgroupEvents(Unit& unit) {
     unit.awaiting_empty = false;
     OnUnitGone(unit);
   } else if (unit.state == UnitState::kRunning && !unit.config.attach) {
-    unit.last_exit = ExitStatus{};  // a daemon that is not our child
-    unit.last_exit_time = absl::Now();
-    unit.last_run = unit.last_exit_time - unit.started_wall;
+    unit.RecordExit(ExitStatus{});  // a daemon that is not our child
     OnUnitGone(unit);
   }
 }
@@ -791,13 +794,7 @@ void Supervisor::StopOrRelease(Unit& unit, std::function<void(Unit&)> then) {
   // vigild did not start these processes: like monit, it stops watching them
   // when it goes away or reloads, and leaves them running. `vigilctl stop`
   // is what stops them.
-  if (unit.main) {
-    loop_->Remove(unit.main_watch);
-    unit.main_watch = 0;
-    int pid = unit.main->pid();
-    unit.main.reset();
-    NotifyMainGone(unit, pid);
-  }
+  if (unit.main) UnwatchMain(unit);
   SetState(unit, UnitState::kExited, "released: the attached processes keep running");
   if (then) unit.after_stop.push_back(std::move(then));
   FinishStop(unit);

@@ -117,6 +117,8 @@ class Supervisor {
   void FollowOldestExe(Unit& unit);
   void StopFollowingExe(Unit& unit);
   void WatchMain(Unit& unit, PidfdSource main);
+  // Drops the main process's pidfd and tells the listeners; returns its pid.
+  int UnwatchMain(Unit& unit);
   void OnMainExit(Unit& unit);
   // Some units' cgroup.events changed (one inotify fd for all units).
   void OnCgroupChanges();
