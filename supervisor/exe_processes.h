@@ -17,8 +17,9 @@
 // is read (a storm of short-lived ones outpacing the loop) is still reported:
 // attached and exited at once, marked `gone`, so no exec is ever dropped
 // silently. Following the oldest is O(log n) (an index by start time), so
-// the cost of an event does not grow with the number of processes. A script's processes run its interpreter, so PATH must
-// be a binary for the start-up scan to find them.
+// the cost of an event does not grow with the number of processes. A
+// script's processes run its interpreter, so PATH must be a binary for the
+// start-up scan to find them.
 #ifndef VIGIL_SUPERVISOR_EXE_PROCESSES_H_
 #define VIGIL_SUPERVISOR_EXE_PROCESSES_H_
 
